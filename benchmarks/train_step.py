@@ -91,9 +91,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a few seconds: proves it runs, measures little")
     parser.add_argument("--repeats", type=int, help="rounds per configuration (default 7)")
     parser.add_argument("--chunk", type=float, help="seconds per timed chunk (default 0.2)")
-    parser.add_argument("--json", default="benchmarks/results/train_step.json", help="where to write the results")
+    parser.add_argument("--configs", help="batch x hidden pairs, e.g. 1x100,64x100 (default: all six)")
+    parser.add_argument("--threads", help="thread counts, e.g. 1,2 (default)")
+    parser.add_argument("--variants", help="a subset of numpy,minigrad,torch (numpy and minigrad are needed)")
+    parser.add_argument("--json", default="benchmarks/results/train_step.json",
+                        help="where to write the results ('' for nowhere)")
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else FULL)
+    if args.configs:
+        plan["configs"] = [tuple(int(n) for n in c.split("x")) for c in args.configs.split(",")]
+    if args.threads:
+        plan["thread_counts"] = tuple(int(n) for n in args.threads.split(","))
+    if args.variants:
+        plan["variants"] = [v for v in common.available_variants() if v in args.variants.split(",")]
     if args.repeats:
         plan["repeats"] = args.repeats
     if args.chunk:
