@@ -1,5 +1,6 @@
 """The fused linear layer, the hot path of every MLP."""
 from ..autograd import Function
+from ..backend import get_array_module
 
 
 class Linear(Function):
@@ -14,6 +15,9 @@ class Linear(Function):
     loss already divided by n when it produced G (G = DZ / n), so the layer must not divide
     again. X may have extra leading axes (*, in); they are flattened into n.
     dX is skipped when X needs no gradient (the input batch), saving a matrix product.
+    dW is computed with ``xp.dot``: for one example (n = 1) X.T @ G is an outer product, which
+    NumPy's ``@`` runs in a slow loop outside BLAS (7 times slower than ``dot`` here, measured in
+    benchmarks/); ``dot`` calls BLAS and is as fast as ``@`` for every other n.
     """
 
     @staticmethod
@@ -27,12 +31,13 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
+        xp = get_array_module(x)
         needs_x, needs_w, needs_b = ctx.needs_input_grad
         g = grad_output
         dx = g @ w.T if needs_x else None
         if x.ndim > 2:  # (*, in): fold the leading axes into the batch
             x, g = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
-        dw = x.T @ g if needs_w else None
+        dw = xp.dot(x.T, g) if needs_w else None  # X.T @ G, see the docstring
         db = g.sum(0) if needs_b else None
         return dx, dw, db
 
