@@ -35,12 +35,13 @@ def check_same_losses(weights, batches, variants, steps: int = 5, rtol: float = 
     return losses, worst
 
 
-def _run(step, data, k: int) -> float:
+def _run(step, data, k: int):
+    """Seconds for ``k`` steps: (wall clock, CPU time of this process)."""
     nb = len(data)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for i in range(k):
         step(*data[i % nb])
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def bench_config(batch: int, hidden: int, variants, repeats: int, chunk: float):
@@ -51,19 +52,28 @@ def bench_config(batch: int, hidden: int, variants, repeats: int, chunk: float):
     for v in variants:
         step, data = common.build(v, weights, batches)
         _run(step, data, 3)  # warm up: first calls allocate, fill caches, start thread pools
-        per_step = max(_run(step, data, 5) / 5, 1e-7)
+        per_step = max(_run(step, data, 5)[0] / 5, 1e-7)
         runners[v], steps[v] = (step, data), max(3, int(chunk / per_step))
     rates = {v: [] for v in variants}
+    cpu_rates = {v: [] for v in variants}
     for r in range(repeats):
         order = variants[r % len(variants):] + variants[:r % len(variants)]
         for v in order:
-            rates[v].append(steps[v] / _run(*runners[v], steps[v]))
+            wall, cpu = _run(*runners[v], steps[v])
+            rates[v].append(steps[v] / wall)
+            cpu_rates[v].append(steps[v] / max(cpu, 1e-9))
     result = {"batch": batch, "hidden": hidden, "steps_per_chunk": steps,
               "steps_per_s": {v: statistics.median(rates[v]) for v in variants},
-              "rounds": rates, "loss_check": {"losses": losses, "max_rel_diff": worst}}
-    result["ratios"] = {f"minigrad/{v}": statistics.median(m / o for m, o in zip(rates["minigrad"], rates[v]))
-                        for v in variants if v != "minigrad"}
+              "steps_per_cpu_s": {v: statistics.median(cpu_rates[v]) for v in variants},
+              "rounds": rates, "cpu_rounds": cpu_rates, "loss_check": {"losses": losses, "max_rel_diff": worst}}
+    result["ratios"] = _paired_ratios(rates, variants)
+    result["cpu_ratios"] = _paired_ratios(cpu_rates, variants)
     return result
+
+
+def _paired_ratios(rates, variants):
+    return {f"minigrad/{v}": statistics.median(m / o for m, o in zip(rates["minigrad"], rates[v]))
+            for v in variants if v != "minigrad"}
 
 
 def run(configs, thread_counts, repeats, chunk, variants=None):
