@@ -54,16 +54,32 @@ def available_variants():
 
 def build(variant: str, weights, batches, lr: float = LR):
     """(step, data): ``step(*data[i])`` runs one training step and returns the loss (0-d)."""
-    return {"numpy": _build_numpy, "minigrad": _build_minigrad, "torch": _build_torch}[variant](weights, batches, lr)
+    return build_step(variant, weights, lr), convert_batches(variant, batches)
 
 
-def _build_numpy(weights, batches, lr):
-    model = NumpyMLP(*weights, lr=lr)
-    return model.step, batches
+def convert_batches(variant: str, batches):
+    """The batches as the variant's user would hold them: arrays, minigrad Tensors, torch tensors."""
+    if variant == "minigrad":
+        import minigrad
+
+        return [(minigrad.tensor(x), minigrad.tensor(y)) for x, y in batches]
+    if variant == "torch":
+        import torch
+
+        return [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
+    return batches
 
 
-def _build_minigrad(weights, batches, lr):
-    import minigrad
+def build_step(variant: str, weights, lr: float = LR):
+    """A fresh model from ``weights`` and its training step ``step(x, y) -> loss``."""
+    return {"numpy": _build_numpy, "minigrad": _build_minigrad, "torch": _build_torch}[variant](weights, lr)
+
+
+def _build_numpy(weights, lr):
+    return NumpyMLP(*weights, lr=lr).step
+
+
+def _build_minigrad(weights, lr):
     from minigrad import nn, optim
 
     w1, b1, w2, b2 = weights
@@ -71,7 +87,6 @@ def _build_minigrad(weights, batches, lr):
     model.load_state_dict({"0.weight": w1, "0.bias": b1, "2.weight": w2, "2.bias": b2})
     loss_fn = nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), lr=lr)
-    data = [(minigrad.tensor(x), minigrad.tensor(y)) for x, y in batches]
 
     def step(x, y):
         opt.zero_grad()
@@ -80,10 +95,10 @@ def _build_minigrad(weights, batches, lr):
         opt.step()
         return loss
 
-    return step, data
+    return step
 
 
-def _build_torch(weights, batches, lr):
+def _build_torch(weights, lr):
     import torch
     from torch import nn
 
@@ -95,7 +110,6 @@ def _build_torch(weights, batches, lr):
             layer.bias.copy_(torch.from_numpy(b))
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
 
     def step(x, y):
         opt.zero_grad()
@@ -104,7 +118,7 @@ def _build_torch(weights, batches, lr):
         opt.step()
         return loss
 
-    return step, data
+    return step
 
 
 def loss_value(loss) -> float:

@@ -1,0 +1,102 @@
+"""Peak memory of a training run, each variant in a fresh process.
+
+    python -m benchmarks.memory [--quick] [--json PATH]
+
+Each variant runs in its own subprocess, so one's allocations and allocator caches cannot
+hide another's. Two measures:
+
+- ``traced``: the peak of ``tracemalloc`` from just before the model is built to the end of
+  training (the batches, already in each library's form, are made before). NumPy reports its array buffers to tracemalloc, so for NumPy and minigrad this is
+  the weights, the gradients, the activations and every temporary, and nothing else. torch
+  allocates outside Python's tracing, so it has no figure here.
+- ``rss``: the process's peak resident set (``ru_maxrss``) minus the peak reached before the
+  model was built (after imports, data, and a few steps of a tiny model that set up the
+  libraries' lazy buffers). Coarser (pages, allocator caches), but it sees
+  torch too.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from . import common
+
+FULL = dict(configs=[(64, 100), (512, 1024)], steps=20)
+QUICK = dict(configs=[(64, 100)], steps=3)
+
+
+def child(variant: str, batch: int, hidden: int, steps: int) -> dict:
+    """Train ``steps`` steps in this process and return its peaks (run in a fresh process)."""
+    import resource
+    import tracemalloc
+
+    with common.threads(1):
+        # a few steps of a tiny model first, so that lazy library set-up (BLAS buffers, torch's
+        # kernels) lands before the baseline and is not counted as this model's memory
+        warm, warm_data = common.build(variant, common.make_weights(8), common.make_batches(2, 1))
+        for _ in range(3):
+            warm(*warm_data[0])
+        del warm, warm_data
+        data = common.convert_batches(variant, common.make_batches(batch, 4))
+        weights = common.make_weights(hidden)
+        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        tracemalloc.start()
+        step = common.build_step(variant, weights)
+        for i in range(steps):
+            step(*data[i % len(data)])
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss
+    return {"traced_peak_mib": None if variant == "torch" else peak / 2**20, "rss_peak_mib": rss / 1024}
+
+
+def measure(configs, steps):
+    rows = []
+    for batch, hidden in configs:
+        row = {"batch": batch, "hidden": hidden, "steps": steps}
+        for v in common.available_variants():
+            out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--child", v, str(batch), str(hidden),
+                                  str(steps)], capture_output=True, text=True, check=True)
+            row[v] = json.loads(out.stdout.strip().splitlines()[-1])
+        np_traced = row["numpy"]["traced_peak_mib"]
+        row["minigrad/numpy traced"] = row["minigrad"]["traced_peak_mib"] / np_traced
+        rows.append(row)
+    return rows
+
+
+def format_table(rows) -> str:
+    variants = [v for v in common.VARIANTS if v in rows[0]]
+    head = ["batch", "hidden"] + [f"{v} traced MiB" for v in variants if v != "torch"] + \
+           [f"{v} RSS MiB" for v in variants] + ["minigrad/numpy (traced)"]
+    lines = ["peak memory of a training run (traced: tracemalloc peak, NumPy buffers included; "
+             "RSS: ru_maxrss above the pre-model baseline)",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [str(r["batch"]), str(r["hidden"])] + [f"{r[v]['traced_peak_mib']:.1f}" for v in variants if v != "torch"]
+        cells += [f"{r[v]['rss_peak_mib']:.1f}" for v in variants] + [f"{r['minigrad/numpy traced']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", default="benchmarks/results/memory.json")
+    parser.add_argument("--child", nargs=4, metavar=("VARIANT", "BATCH", "HIDDEN", "STEPS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        v, b, h, s = args.child
+        print(json.dumps(child(v, int(b), int(h), int(s))))
+        return None
+    plan = QUICK if args.quick else FULL
+    rows = measure(**plan)
+    print(format_table(rows))
+    if args.json:
+        common.write_json(args.json, {"rows": rows, "machine": common.machine_info()})
+    return rows
+
+
+if __name__ == "__main__":
+    main()
