@@ -123,13 +123,14 @@ class DataLoader:
         return _collate([self.dataset[int(i)] for i in indices])
 
     def __iter__(self):
-        from minigrad import tensor  # the engine is needed only once batches are made
+        from minigrad import Tensor
 
         n = len(self.dataset)
         order = self.generator.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             batch = self._fetch(order[start:start + self.batch_size])
+            # Fancy indexing and stacking made fresh arrays: wrap them, no second copy.
             if isinstance(batch, tuple):
-                yield tuple(tensor(a, dtype=a.dtype) for a in batch)
+                yield tuple(Tensor(np.asarray(a)) for a in batch)
             else:
-                yield tensor(batch, dtype=batch.dtype)
+                yield Tensor(np.asarray(batch))
