@@ -119,8 +119,11 @@ def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n: int = NUM_CLASS
 
 def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def save_checkpoint(path: Path, model, args, epoch: int, accuracy: float) -> None:
@@ -334,7 +337,7 @@ def _positive(kind):
     return parse
 
 
-def _non_negative_float(text):
+def _momentum(text):
     try:
         value = float(text)
     except ValueError:
@@ -368,7 +371,7 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive(int), default=32)
     t.add_argument("--lr", type=_positive(float), default=None,
                    help="learning rate (default: 0.05 for sgd, 0.001 for adam)")
-    t.add_argument("--momentum", type=_non_negative_float, default=None,
+    t.add_argument("--momentum", type=_momentum, default=None,
                    help="SGD momentum in [0, 1) (default 0.9; 0 for plain SGD)")
     t.add_argument("--hidden", type=_positive(int), default=100, help="hidden units")
     t.add_argument("--activation", choices=list(ACTIVATIONS), default="relu")
