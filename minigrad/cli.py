@@ -56,7 +56,10 @@ def load_dataset(name: str, data_dir: str | None, download: bool, train: bool):
                        f"to fetch them there")
     try:
         return cls(root, train=train, download=True)
-    except (IDXError, DownloadError) as error:
+    except DownloadError as error:
+        raise CLIError(f"{error}; put the files in a directory and pass --data-dir, or leave "
+                       f"out --dataset to train on the bundled sample") from None
+    except IDXError as error:
         raise CLIError(str(error)) from None
     except OSError as error:
         raise CLIError(f"cannot read or write {root}: {error}") from None
