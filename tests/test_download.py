@@ -193,3 +193,28 @@ def test_real_mirror_lists_are_well_formed():
         for _, checksum in cls.resources:
             algorithm, digest = checksum.split(":")
             assert algorithm == "md5" and len(digest) == 32 and int(digest, 16) >= 0
+
+
+def test_cli_downloads_into_cache_or_fails_in_one_line(server, mnist_files, tmp_path,
+                                                         monkeypatch, capsys):
+    from minigrad import cli
+    blobs, resources, _ = mnist_files
+    monkeypatch.setattr(MNIST, "mirrors", [server.url + "/m1/"])
+    monkeypatch.setattr(MNIST, "resources", resources)
+    monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path / "empty"))
+    args = ["train", "--dataset", "mnist", "--epochs", "1", "--no-progress",
+            "--out", str(tmp_path / "out")]
+    assert cli.main(args) == 2                        # nothing served yet: every file 404s
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("minigrad: error: could not download train-images-idx3-ubyte.gz")
+    assert f"{server.url}/m1/train-images-idx3-ubyte.gz: HTTP 404" in err and "--data-dir" in err
+    assert leftovers(tmp_path / "empty") == ["MNIST"]  # the folder, and nothing in it
+
+    for name, blob in blobs.items():
+        server.files[f"/m1/{name}"] = blob
+    monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path / "cache"))
+    assert cli.main(args) == 0
+    captured = capsys.readouterr()
+    assert f"Downloading {server.url}/m1/t10k-labels-idx1-ubyte.gz" in captured.err
+    assert "6 train / 4 held-out images" in captured.out
+    assert leftovers(tmp_path / "cache" / "MNIST") == sorted(FILES)
