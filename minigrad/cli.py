@@ -72,7 +72,7 @@ def build_model(hidden: int, activation: str) -> nn.Module:
 
 
 # Per optimizer: (default lr, default momentum); Adam keeps its own moment estimates.
-OPTIMIZERS = {"sgd": (0.05, 0.9), "adam": (1e-3, None)}
+OPTIMIZERS = {"sgd": (0.1, 0.9), "adam": (1e-3, None)}
 
 
 def resolve_optimizer_defaults(args) -> None:
@@ -371,9 +371,9 @@ def make_parser() -> argparse.ArgumentParser:
                             description="Train the 784-H-10 network; see 'minigrad --help'.")
     data_options(t, "mnist-sample")
     t.add_argument("--epochs", type=_positive(int), default=10)
-    t.add_argument("--batch-size", type=_positive(int), default=32)
+    t.add_argument("--batch-size", type=_positive(int), default=64)
     t.add_argument("--lr", type=_positive(float), default=None,
-                   help="learning rate (default: 0.05 for sgd, 0.001 for adam)")
+                   help="learning rate (default: 0.1 for sgd, 0.001 for adam)")
     t.add_argument("--momentum", type=_momentum, default=None,
                    help="SGD momentum in [0, 1) (default 0.9; 0 for plain SGD)")
     t.add_argument("--hidden", type=_positive(int), default=100, help="hidden units")
