@@ -18,6 +18,8 @@ import numbers
 
 import numpy as np
 
+from .tensor import Tensor
+
 __all__ = ["Dataset", "TensorDataset", "DataLoader"]
 
 
@@ -37,10 +39,8 @@ class Dataset:
 
 
 def _as_array(x) -> np.ndarray:
-    if isinstance(x, np.ndarray):
-        return x
-    if hasattr(x, "numpy"):  # a minigrad (or CuPy-backed) Tensor: batches are built on the host
-        return np.asarray(x.numpy())
+    if isinstance(x, Tensor):  # on any device: batches are built on the host
+        return x.detach().numpy()
     return np.asarray(x)
 
 
@@ -123,8 +123,6 @@ class DataLoader:
         return _collate([self.dataset[int(i)] for i in indices])
 
     def __iter__(self):
-        from minigrad import Tensor
-
         n = len(self.dataset)
         order = self.generator.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, len(self) * self.batch_size, self.batch_size):

@@ -82,7 +82,8 @@ def test_batch_size_must_be_positive_int(bad):
 def test_tensor_dataset_checks_lengths_and_accepts_tensors():
     with pytest.raises(ValueError, match=r"same length on axis 0, got shapes \(3, 2\), \(4,\)"):
         TensorDataset(np.zeros((3, 2)), np.zeros(4))
-    ds = TensorDataset(minigrad.tensor([[1.0, 2.0], [3.0, 4.0]]), minigrad.tensor([0, 1]))
+    features = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    ds = TensorDataset(features, minigrad.tensor([0, 1]))
     x, y = ds[1]
     assert x.tolist() == [3.0, 4.0] and y == 1 and len(ds) == 2
 
