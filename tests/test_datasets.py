@@ -41,6 +41,7 @@ def test_read_idx_matches_hand_built_bytes(tmp_path):
     for name in ("a", "a.gz"):
         out = read_idx(tmp_path / name)
         assert out.dtype == np.uint8 and out.tolist() == values
+        assert out.flags.writeable
 
 
 def test_read_idx_big_endian_int32(tmp_path):

@@ -71,7 +71,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise IDXError(f"{path}: {what}: shape {shape} of {dtype.name} needs {expected} "
                        f"bytes of data, found {actual}")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="), copy=dtype.itemsize > 1)
+    # A copy: native byte order, and writable (frombuffer over bytes is read-only).
+    return data.astype(dtype.newbyteorder("="))
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
