@@ -9,10 +9,10 @@ hide another's. Two measures:
   training (the batches, already in each library's form, are made before). NumPy reports its array buffers to tracemalloc, so for NumPy and minigrad this is
   the weights, the gradients, the activations and every temporary, and nothing else. torch
   allocates outside Python's tracing, so it has no figure here.
-- ``rss``: the process's peak resident set (``ru_maxrss``) minus the peak reached before the
-  model was built (after imports, data, and a few steps of a tiny model that set up the
-  libraries' lazy buffers). Coarser (pages, allocator caches), but it sees
-  torch too.
+- ``rss``: the process's peak resident set during training (Linux's VmHWM, its counter reset
+  just before the model is built) minus the resident set at that moment (after imports, data,
+  and a few steps of a tiny model that set up the libraries' lazy buffers). Coarser (pages,
+  allocator caches), but it sees torch too. Linux only; elsewhere it is left out.
 """
 from __future__ import annotations
 
@@ -27,9 +27,30 @@ FULL = dict(configs=[(64, 100), (512, 1024)], steps=20)
 QUICK = dict(configs=[(64, 100)], steps=3)
 
 
+def _rss_mib(field: str = "VmRSS"):
+    """The process's resident set (or its peak, VmHWM) from /proc, in MiB; None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Restart the kernel's peak-RSS counter (Linux: write 5 to clear_refs), so VmHWM is ours."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def child(variant: str, batch: int, hidden: int, steps: int) -> dict:
     """Train ``steps`` steps in this process and return its peaks (run in a fresh process)."""
-    import resource
     import tracemalloc
 
     with common.threads(1):
@@ -41,15 +62,17 @@ def child(variant: str, batch: int, hidden: int, steps: int) -> dict:
         del warm, warm_data
         data = common.convert_batches(variant, common.make_batches(batch, 4))
         weights = common.make_weights(hidden)
-        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        can_reset = _reset_peak_rss()
+        base_rss = _rss_mib()
         tracemalloc.start()
         step = common.build_step(variant, weights)
         for i in range(steps):
             step(*data[i % len(data)])
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss
-    return {"traced_peak_mib": None if variant == "torch" else peak / 2**20, "rss_peak_mib": rss / 1024}
+        peak_rss = _rss_mib("VmHWM")
+    rss = peak_rss - base_rss if can_reset and peak_rss is not None and base_rss is not None else None
+    return {"traced_peak_mib": None if variant == "torch" else peak / 2**20, "rss_peak_mib": rss}
 
 
 def measure(configs, steps):
@@ -71,11 +94,11 @@ def format_table(rows) -> str:
     head = ["batch", "hidden"] + [f"{v} traced MiB" for v in variants if v != "torch"] + \
            [f"{v} RSS MiB" for v in variants] + ["minigrad/numpy (traced)"]
     lines = ["peak memory of a training run (traced: tracemalloc peak, NumPy buffers included; "
-             "RSS: ru_maxrss above the pre-model baseline)",
+             "RSS: peak resident set above the pre-model one)",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [str(r["batch"]), str(r["hidden"])] + [f"{r[v]['traced_peak_mib']:.1f}" for v in variants if v != "torch"]
-        cells += [f"{r[v]['rss_peak_mib']:.1f}" for v in variants] + [f"{r['minigrad/numpy traced']:.2f}"]
+        cells += ["-" if r[v]["rss_peak_mib"] is None else f"{r[v]['rss_peak_mib']:.1f}" for v in variants] + [f"{r['minigrad/numpy traced']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
