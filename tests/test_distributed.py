@@ -1,0 +1,113 @@
+"""Data-parallel training over MPI. Each test launches ``mpiexec -n 2`` / ``-n 3`` on a worker
+script in tests/mpi/ and checks what it wrote or printed; skipped when mpi4py or mpiexec is
+missing (``pip install "minigrad[distributed]"``)."""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKERS = Path(__file__).resolve().parent / "mpi"
+TIMEOUT_S = 60
+
+
+def _find_mpiexec():
+    # MPICH from PyPI puts mpiexec next to the interpreter (venv/bin), which may not be on PATH
+    beside = Path(sys.executable).parent / "mpiexec"
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+MPIEXEC = _find_mpiexec()
+HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
+needs_mpi = pytest.mark.skipif(
+    not (HAVE_MPI4PY and MPIEXEC),
+    reason='needs mpi4py and mpiexec: pip install "minigrad[distributed]"'
+           f" (mpi4py {'found' if HAVE_MPI4PY else 'missing'}, mpiexec {MPIEXEC or 'missing'})")
+
+
+def _launcher_flags():
+    """Open MPI refuses root and more ranks than cores without flags; MPICH needs none."""
+    out = subprocess.run([MPIEXEC, "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" in out or "OpenRTE" in out:
+        flags = ["--oversubscribe"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            flags.append("--allow-run-as-root")
+        return flags
+    return []
+
+
+def mpirun(n, script, *args, timeout=TIMEOUT_S):
+    """Run tests/mpi/<script> on n ranks; return (CompletedProcess, seconds)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    cmd = [MPIEXEC, *_launcher_flags(), "-n", str(n), sys.executable, str(WORKERS / script), *map(str, args)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    return proc, time.monotonic() - start
+
+
+def _check(proc):
+    assert proc.returncode == 0, f"mpiexec exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+
+
+def test_import_needs_no_mpi():
+    """``import minigrad.distributed`` works without mpi4py and imports no MPI; the error names the extra."""
+    code = ("import sys, minigrad, minigrad.distributed as d; assert 'mpi4py' not in sys.modules; "
+            "sys.modules['mpi4py'] = None\n"  # make the import fail even where mpi4py is installed
+            "try:\n    d.init_process_group()\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert 'pip install "minigrad[distributed]"' in out
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives(n):
+    proc, _ = mpirun(n, "collectives.py")
+    _check(proc)
+    for r in range(n):  # ranks share one pipe, so lines may interleave: count, do not split
+        assert proc.stdout.count(f"rank {r} of {n}: collectives ok") == 1, proc.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("n, size, drop_last", [(2, 40, 0), (3, 40, 0), (3, 40, 1), (3, 2, 0)])
+def test_sharding(tmp_path, n, size, drop_last):
+    """Disjoint shards that cover the epoch, reshuffled per epoch; uneven sizes padded or dropped."""
+    proc, _ = mpirun(n, "sharding.py", tmp_path / "shards.json", size, drop_last)
+    _check(proc)
+    gathered = json.loads((tmp_path / "shards.json").read_text())  # [rank][epoch] -> indices
+    per_rank = size // n if drop_last else -(-size // n)
+    orders = []
+    for epoch in range(3):
+        shards = [gathered[r][epoch] for r in range(n)]
+        assert all(len(s) == per_rank for s in shards), "every rank must take the same number of samples"
+        seen = numpy.bincount(numpy.concatenate(shards), minlength=size)
+        short = size % n
+        if short == 0:
+            assert (seen == 1).all(), f"epoch {epoch}: not every sample seen exactly once: {seen}"
+        elif drop_last:
+            assert seen.max() == 1 and (seen == 0).sum() == short, seen
+        else:  # padded: n - short samples seen twice, the rest once (or more when size < n)
+            assert seen.min() >= 1 and seen.sum() == per_rank * n, seen
+            if size >= n:
+                assert (seen == 2).sum() == n - short, seen
+        # rank r's shard is every n-th element of one shared order, starting at r
+        orders.append([shards[i % n][i // n] for i in range(per_rank * n)])
+    if size > n:
+        assert orders[0] != orders[1] != orders[2], "each epoch must be reshuffled"
+
+
+@needs_mpi
+@pytest.mark.parametrize("n, bad, how", [(2, 1, "raise"), (3, 0, "raise"), (2, 0, "exit")])
+def test_failing_rank_ends_job(n, bad, how):
+    proc, seconds = mpirun(n, "failure.py", bad, how, timeout=30)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert seconds < 10, f"the job took {seconds:.1f} s to end after rank {bad} failed"
+    error = "ValueError: deliberate failure in the data pipeline" if how == "raise" else "SystemExit: 3"
+    assert f"rank {bad}: {error}" in proc.stderr, proc.stderr
+    assert "unreachable" not in proc.stdout
