@@ -1,0 +1,145 @@
+"""The one place that chooses the array library: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+Every op asks ``get_array_module(x)`` for ``xp`` and computes with ``xp.*``; nothing else in the
+engine imports numpy or cupy. CuPy is imported only when a GPU is asked for, so
+``import minigrad`` needs nothing but NumPy.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy
+
+CUDA_INSTALL_HINT = (
+    'install CuPy for your CUDA version: pip install "minigrad[cuda12]" (cupy-cuda12x) '
+    'or pip install "minigrad[cuda13]" (cupy-cuda13x)'
+)
+
+
+class device:
+    """Where a tensor's data lives: ``device('cpu')``, ``device('cuda')``, ``device('cuda:1')``.
+
+    Compares equal to its string form, so ``t.device == 'cpu'`` reads as in PyTorch.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: str | device = "cpu", index: int | None = None):
+        if isinstance(spec, device):
+            spec, index = spec.type, spec.index if index is None else index
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, num = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"device: unknown device {spec!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+        if num:
+            if not num.isdigit():
+                raise ValueError(f"device: bad device index in {spec!r}; expected 'cuda:N'")
+            index = int(num)
+        if kind == "cpu":
+            index = None
+        elif index is None:
+            index = 0
+        self.type, self.index = kind, index
+
+    def __str__(self):
+        return "cpu" if self.type == "cpu" else f"cuda:{self.index}"
+
+    def __repr__(self):
+        if self.type == "cpu":
+            return "device(type='cpu')"
+        return f"device(type='cuda', index={self.index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (TypeError, ValueError):
+                return False
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+def get_array_module(x):
+    """Return ``numpy`` or ``cupy``: the library that owns array ``x`` (DeZero's helper)."""
+    if type(x) is numpy.ndarray or isinstance(x, (numpy.ndarray, numpy.generic)):
+        return numpy
+    cupy = sys.modules.get("cupy")  # a CuPy array can only exist if cupy was imported
+    if cupy is not None and isinstance(x, cupy.ndarray):
+        return cupy
+    return numpy
+
+
+def device_of(x) -> device:
+    """The device of a raw array."""
+    if isinstance(x, (numpy.ndarray, numpy.generic)):
+        return CPU
+    return device("cuda", x.device.id)
+
+
+def _import_cupy():
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError(f"CUDA was asked for but CuPy is not installed: {CUDA_INSTALL_HINT}") from e
+    return cupy
+
+
+def cupy_module(index: int = 0):
+    """Import CuPy and check that GPU ``index`` exists; the errors say what is missing."""
+    cupy = _import_cupy()
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CuPy raises CUDARuntimeError when there is no driver or GPU
+        raise RuntimeError(f"CUDA was asked for but no GPU is usable: CuPy says {e}") from e
+    if index >= count:
+        raise RuntimeError(f"device cuda:{index} was asked for but only {count} GPU(s) exist")
+    return cupy
+
+
+def module_for(dev: device):
+    """The array module for a device: numpy for cpu, cupy for cuda."""
+    return numpy if dev.type == "cpu" else cupy_module(dev.index)
+
+
+def to_device(x, dev: device):
+    """Copy raw array ``x`` to ``dev`` (no copy if it is already there)."""
+    src = device_of(x)
+    if src == dev:
+        return x
+    if dev.type == "cpu":
+        return x.get()  # cupy -> numpy
+    cupy = cupy_module(dev.index)
+    with cupy.cuda.Device(dev.index):
+        return cupy.asarray(x)
+
+
+def as_array(data, dtype=None, dev: device = CPU):
+    """A new raw array on ``dev`` from Python data or an array (always a copy, as ``torch.tensor``).
+
+    Python floats become float32 (the default dtype), Python ints int64; an array keeps its dtype.
+    """
+    if isinstance(data, numpy.generic):
+        data = numpy.asarray(data)
+    if not hasattr(data, "dtype"):
+        host = numpy.array(data, dtype=dtype)
+        if dtype is None and host.dtype == numpy.float64:
+            host = host.astype(numpy.float32)
+        return to_device(host, dev)
+    x = to_device(data, dev)
+    return x.astype(x.dtype if dtype is None else dtype, copy=True) if x is data else x.astype(dtype or x.dtype, copy=False)
+
+
+def scatter_add(xp, target, index, values):
+    """``target[index] += values`` with repeated indices accumulated (NumPy's ``add.at``)."""
+    if xp is numpy:
+        numpy.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)

@@ -1,0 +1,114 @@
+"""Making tensors: ``tensor``, ``zeros``, ``ones``, ``randn``, ``rand``, ``arange``, ``*_like``.
+
+Random numbers come from one NumPy generator that ``manual_seed`` resets, drawn on the host and
+then moved, so a seed gives the same numbers on the CPU and on a GPU.
+"""
+from __future__ import annotations
+
+import numpy
+
+from . import backend
+from .tensor import Tensor
+
+float32, float64, float16 = numpy.float32, numpy.float64, numpy.float16
+int64, int32, uint8, bool_ = numpy.int64, numpy.int32, numpy.uint8, numpy.bool_
+
+_generator = numpy.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random draw minigrad makes (initial weights, ``randn``, ``rand``)."""
+    global _generator
+    _generator = numpy.random.default_rng(seed)
+
+
+def default_generator() -> numpy.random.Generator:
+    """The generator that ``manual_seed`` resets."""
+    return _generator
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _make(host, dtype, device, requires_grad):
+    if dtype is not None:
+        host = host.astype(dtype, copy=False)
+    return Tensor(backend.to_device(host, backend.device(device)), requires_grad=requires_grad)
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (Python numbers, lists, arrays or a Tensor).
+
+    Python floats become float32, the default dtype; arrays keep their dtype.
+
+    >>> tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    dev = backend.device(device) if device is not None else (
+        backend.device_of(data) if hasattr(data, "__cuda_array_interface__") else backend.CPU)
+    return Tensor(backend.as_array(data, dtype, dev), requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    return _make(numpy.zeros(_shape(size), dtype=dtype), None, device, requires_grad)
+
+
+def ones(*size, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    return _make(numpy.ones(_shape(size), dtype=dtype), None, device, requires_grad)
+
+
+def full(size, fill_value, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    return _make(numpy.full(_shape((size,)), fill_value, dtype=dtype), None, device, requires_grad)
+
+
+def randn(*size, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    """Samples of the standard normal distribution."""
+    return _make(_generator.standard_normal(_shape(size)), dtype, device, requires_grad)
+
+
+def rand(*size, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    """Samples of the uniform distribution on [0, 1)."""
+    return _make(_generator.random(_shape(size)), dtype, device, requires_grad)
+
+
+def randint(low, high, size, dtype=int64, device="cpu") -> Tensor:
+    """Integers drawn uniformly from [low, high)."""
+    return _make(_generator.integers(low, high, size=_shape((size,))), dtype, device, False)
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
+    if end is None:
+        start, end = 0, start
+    host = numpy.arange(start, end, step)
+    if dtype is None and host.dtype == numpy.float64:
+        dtype = float32
+    return _make(host, dtype, device, False)
+
+
+def _like(t, dtype, device):
+    return (t.dtype if dtype is None else dtype), (t.device if device is None else device)
+
+
+def zeros_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return zeros(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return ones(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return randn(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype, device = _like(t, dtype, device)
+    return rand(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)

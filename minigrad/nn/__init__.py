@@ -1,0 +1,8 @@
+"""Layers, losses and the ``Module`` base class, with PyTorch's names."""
+from . import functional
+from .layers import Flatten, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .module import Module, Parameter
+
+__all__ = ["functional", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax",
+           "Flatten", "Sequential", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss"]

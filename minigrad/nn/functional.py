@@ -1,0 +1,98 @@
+"""The functional forms of the layers and losses (``minigrad.nn.functional as F``).
+
+These wrappers check their inputs and say what is wrong in the user's terms; the ops they
+call (``minigrad.ops``) hold the formulas.
+"""
+from __future__ import annotations
+
+from ..autograd import Tensor
+from ..backend import CPU
+from ..ops import losses
+from ..ops.activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from ..ops.linear import linear  # noqa: F401
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(name, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_tensor(name, what, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: {what} must be a minigrad Tensor, got {type(x).__name__}; "
+                        "wrap it with minigrad.tensor(...)")
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of logits ``input`` (n, C) against class indices ``target`` (n,).
+
+    Out-of-range labels are caught on the CPU; on a GPU the check would force a device-to-host
+    copy every step, so there it is skipped.
+    """
+    name = "cross_entropy"
+    _check_tensor(name, "input", input)
+    _check_tensor(name, "target", target)
+    _check_reduction(name, reduction)
+    if input.ndim != 2:
+        raise ValueError(f"{name}: expected logits of shape (batch, classes), got {input.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices (int64), got {target.dtype}; "
+                        "convert with target.long(), or use BCEWithLogitsLoss for probabilities")
+    if target.shape != input.shape[:1]:
+        raise ValueError(f"{name}: batch sizes differ: input {input.shape} has {input.shape[0]} rows, "
+                         f"target has shape {target.shape} (Expect: target.shape == ({input.shape[0]},))")
+    n_classes = input.shape[1]
+    if target.device == CPU and target.data.size:
+        low, high = int(target.data.min()), int(target.data.max())
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(f"{name}: label {bad} is outside [0, {n_classes}) for {n_classes} classes")
+    return losses.SoftmaxCrossEntropy.apply(input, target, reduction)
+
+
+def _check_same_shape(name, input, target):
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input and target shapes differ: {input.shape} vs {target.shape}; "
+                         "they must be equal (reshape the target, e.g. target.view(-1, 1))")
+    if target.dtype.kind not in "fc":
+        raise TypeError(f"{name}: target must be floating point, got {target.dtype}; "
+                        "convert with target.float()")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """BCE of probabilities ``input`` in [0, 1] against ``target`` in [0, 1], same shape."""
+    name = "binary_cross_entropy"
+    _check_tensor(name, "input", input)
+    _check_tensor(name, "target", target)
+    _check_reduction(name, reduction)
+    _check_same_shape(name, input, target)
+    if input.device == CPU and target.data.size:
+        for what, x in (("input", input), ("target", target)):
+            low, high = float(x.data.min()), float(x.data.max())
+            if low < 0 or high > 1:
+                raise ValueError(f"{name}: {what} values must lie in [0, 1], found {low if low < 0 else high}"
+                                 + ("; pass logits to binary_cross_entropy_with_logits instead"
+                                    if what == "input" else ""))
+    return losses.BinaryCrossEntropy.apply(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """BCE of ``sigmoid(input)`` against ``target``, computed stably from the logits."""
+    name = "binary_cross_entropy_with_logits"
+    _check_tensor(name, "input", input)
+    _check_tensor(name, "target", target)
+    _check_reduction(name, reduction)
+    _check_same_shape(name, input, target)
+    return losses.BCEWithLogits.apply(input, target, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error between ``input`` and ``target`` of the same shape."""
+    name = "mse_loss"
+    _check_tensor(name, "input", input)
+    _check_tensor(name, "target", target)
+    _check_reduction(name, reduction)
+    _check_same_shape(name, input, target)
+    return losses.MSE.apply(input, target, reduction)

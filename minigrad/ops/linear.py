@@ -1,0 +1,46 @@
+"""The fused linear layer, the hot path of every MLP."""
+from ..autograd import Function
+
+
+class Linear(Function):
+    """Z = X @ W + b, with W stored as (in, out) so that the code reads like the course.
+
+    Shapes: X (n, in), W (in, out), b (out,), Z and G = dLoss/dZ (n, out).
+        dX = G @ W.T        (n, out) @ (out, in) -> (n, in)
+        dW = X.T @ G        (in, n) @ (n, out)   -> (in, out)
+        db = G.sum(0)       b was broadcast over the n rows, so its gradient sums them
+
+    The textbook writes dW = X.T @ DZ / n, with DZ the per-example gradient. Here the mean
+    loss already divided by n when it produced G (G = DZ / n), so the layer must not divide
+    again. X may have extra leading axes (*, in); they are flattened into n.
+    dX is skipped when X needs no gradient (the input batch), saving a matrix product.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        z = x @ w
+        if b is not None:
+            z += b  # z is a fresh array: adding in place saves a copy of the activations
+        return z
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        needs_x, needs_w, needs_b = ctx.needs_input_grad
+        g = grad_output
+        dx = g @ w.T if needs_x else None
+        if x.ndim > 2:  # (*, in): fold the leading axes into the batch
+            x, g = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
+        dw = x.T @ g if needs_w else None
+        db = g.sum(0) if needs_b else None
+        return dx, dw, db
+
+
+def linear(x, weight, bias=None):
+    """Z = x @ weight + bias, weight of shape (in, out). See ``Linear``."""
+    if x.shape[-1] != weight.shape[0]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features but the weight expects "
+                         f"{weight.shape[0]} (Expect: x.shape[-1] == weight.shape[0], Actual: "
+                         f"{x.shape[-1]} != {weight.shape[0]}; x is {x.shape}, weight is {weight.shape})")
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,306 @@
+"""``Tensor``: an array plus what the engine needs to differentiate through it.
+
+The methods only name ops; each op's forward and backward live in ``minigrad/ops/``.
+"""
+from __future__ import annotations
+
+from . import autograd, backend
+from .ops import activations, arithmetic, elementwise, reductions
+from .ops import shape as shape_ops
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it.
+
+    ``data`` is the raw array (``numpy.ndarray`` on the CPU, ``cupy.ndarray`` on a GPU),
+    ``grad`` the accumulated gradient (a Tensor, or None), ``requires_grad`` whether the engine
+    should compute one. Only leaves (tensors made by the user, such as parameters) keep ``grad``.
+
+    >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([[2., 4.]])
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's loop
+
+    def __init__(self, data, requires_grad: bool = False):
+        if not hasattr(data, "__array_namespace__") and not hasattr(data, "__cuda_array_interface__"):
+            data = backend.as_array(data)
+        self.data = data
+        self.grad = None
+        self._ctx = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    # -- autograd ---------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool):
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(f"requires_grad: only floating-point tensors can require gradients, "
+                               f"but this tensor is {self.data.dtype}; make it float, e.g. "
+                               "minigrad.tensor(data, dtype=minigrad.float32)")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The op that produced this tensor (None for a leaf), as in PyTorch."""
+        return None if self._ctx is None else self._ctx.fn
+
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires one."""
+        autograd.backward(self, gradient, retain_graph)
+
+    def _accumulate(self, g):
+        if g.dtype != self.data.dtype:
+            g = g.astype(self.data.dtype)
+        if self.grad is None:
+            if g.base is not None:  # a view (e.g. a broadcast): give the leaf its own array
+                g = g.copy()
+            self.grad = Tensor(g)
+        else:
+            self.grad.data = self.grad.data + g
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    # -- array facts ----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> backend.device:
+        return backend.device_of(self.data)
+
+    @property
+    def T(self) -> Tensor:
+        return shape_ops.transpose(self)
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self):
+        """The data as a NumPy array (copied back from the GPU if need be)."""
+        if self._requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return backend.to_device(self.data, backend.CPU)
+
+    def tolist(self):
+        return backend.to_device(self.data, backend.CPU).tolist()
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor can be converted to a Python "
+                             f"number, this one has shape {self.shape}")
+        return self.data.item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        return bool(self.item())
+
+    def __repr__(self):
+        text = repr(backend.to_device(self.data, backend.CPU))
+        text = "tensor(" + text[text.index("(") + 1:] if text.startswith("array(") else f"tensor({text})"
+        extra = []
+        if self.device != backend.CPU:
+            extra.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extra.append(f"grad_fn={self._ctx.fn.__name__}")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return text[:-1] + ", " + ", ".join(extra) + ")" if extra else text
+
+    # -- devices and dtypes ---------------------------------------------------------------
+    def to(self, device=None, dtype=None) -> Tensor:
+        """A copy on ``device`` and/or of ``dtype`` (``self`` if nothing changes), as in PyTorch."""
+        data = self.data
+        if isinstance(device, str) or isinstance(device, backend.device):
+            data = backend.to_device(data, backend.device(device))
+        elif device is not None and dtype is None:  # t.to(minigrad.float64)
+            dtype = device
+        if dtype is not None and data.dtype != dtype:
+            data = data.astype(dtype)
+        if data is self.data:
+            return self
+        if self._requires_grad and self._ctx is not None:
+            raise RuntimeError("to: moving a non-leaf tensor that is part of a graph is not supported; "
+                               "move the leaves (parameters, inputs) instead")
+        return Tensor(data, requires_grad=self._requires_grad)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Tensor:
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
+
+    def float(self) -> Tensor:
+        return self.to(dtype=backend.numpy.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtype=backend.numpy.float64)
+
+    def long(self) -> Tensor:
+        return self.to(dtype=backend.numpy.int64)
+
+    # -- arithmetic (NumPy broadcasting; reflected forms for `1 - t`) ------------------------
+    def __add__(self, other):
+        return arithmetic.add(self, other)
+
+    def __radd__(self, other):
+        return arithmetic.add(other, self)
+
+    def __sub__(self, other):
+        return arithmetic.sub(self, other)
+
+    def __rsub__(self, other):
+        return arithmetic.sub(other, self)
+
+    def __mul__(self, other):
+        return arithmetic.mul(self, other)
+
+    def __rmul__(self, other):
+        return arithmetic.mul(other, self)
+
+    def __truediv__(self, other):
+        return arithmetic.div(self, other)
+
+    def __rtruediv__(self, other):
+        return arithmetic.div(other, self)
+
+    def __neg__(self):
+        return arithmetic.neg(self)
+
+    def __pow__(self, exponent):
+        return arithmetic.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return arithmetic.rpow(base, self)
+
+    def __matmul__(self, other):
+        return arithmetic.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return arithmetic.matmul(other, self)
+
+    # -- comparisons: boolean tensors, no gradient --------------------------------------------
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(getattr(self.data, op)(other))
+
+    def __eq__(self, other):
+        return self._compare(other, "__eq__")
+
+    def __ne__(self, other):
+        return self._compare(other, "__ne__")
+
+    def __lt__(self, other):
+        return self._compare(other, "__lt__")
+
+    def __le__(self, other):
+        return self._compare(other, "__le__")
+
+    def __gt__(self, other):
+        return self._compare(other, "__gt__")
+
+    def __ge__(self, other):
+        return self._compare(other, "__ge__")
+
+    __hash__ = object.__hash__  # tensors are used as dict keys by identity, as in PyTorch
+
+    # -- reductions -----------------------------------------------------------------------
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        return reductions.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        return reductions.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        return reductions.max(self, axis, keepdims)
+
+    def argmax(self, axis=None, keepdims: bool = False) -> Tensor:
+        xp = backend.get_array_module(self.data)
+        return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    # -- elementwise ----------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return elementwise.exp(self)
+
+    def log(self) -> Tensor:
+        return elementwise.log(self)
+
+    def relu(self) -> Tensor:
+        return activations.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return activations.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return activations.tanh(self)
+
+    # -- shapes ---------------------------------------------------------------------------
+    def reshape(self, *shape) -> Tensor:
+        return _reshape(self, shape)
+
+    def view(self, *shape) -> Tensor:
+        return _reshape(self, shape)
+
+    def flatten(self, start_dim: int = 0) -> Tensor:
+        return shape_ops.reshape(self, self.shape[:start_dim] + (-1,))
+
+    def transpose(self, *axes) -> Tensor:
+        """No axes: reverse them. Two ints: swap those two (PyTorch). A tuple: permute (NumPy)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        elif len(axes) == 2:
+            perm = list(range(self.ndim))
+            perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+            axes = tuple(perm)
+        return shape_ops.transpose(self, axes or None)
+
+    def __getitem__(self, index) -> Tensor:
+        return shape_ops.getitem(self, index)
+
+
+def _reshape(t: Tensor, shape_args) -> Tensor:
+    if len(shape_args) == 1 and isinstance(shape_args[0], (tuple, list)):
+        shape_args = tuple(shape_args[0])
+    return shape_ops.reshape(t, shape_args)
