@@ -111,3 +111,36 @@ def test_failing_rank_ends_job(n, bad, how):
     error = "ValueError: deliberate failure in the data pipeline" if how == "raise" else "SystemExit: 3"
     assert f"rank {bad}: {error}" in proc.stderr, proc.stderr
     assert "unreachable" not in proc.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_ddp_rules(n):
+    """Broadcast at construction, mean gradients over 1 or many buckets, no_sync, unused
+    parameters, and the errors for a forgotten synchronize_gradients and for mismatched models."""
+    proc, _ = mpirun(n, "ddp_checks.py")
+    _check(proc)
+    for r in range(n):
+        assert proc.stdout.count(f"rank {r} of {n}: ddp ok") == 1, proc.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_exactness_against_one_big_batch(tmp_path, n, optimizer):
+    """n ranks with per-rank batch b reach the parameters of one process with batch n*b:
+    float64, 50 steps of SGD with momentum or of Adam, equal to 1e-12."""
+    b = 4
+    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b)
+    _check(proc)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, str(WORKERS / "exactness.py"), tmp_path / "one.npz", optimizer, str(b),
+                    "--reference", str(n)], check=True, env=env, cwd=ROOT, timeout=TIMEOUT_S)
+    ddp, one = numpy.load(tmp_path / "ddp.npz"), numpy.load(tmp_path / "one.npz")
+    assert sorted(ddp.files) == sorted(one.files)
+    for name in ddp.files:
+        if name.startswith("init."):
+            continue
+        moved = numpy.abs(one[name] - one["init." + name]).max()
+        assert moved > 1e-2, f"{name} barely trained ({moved}): the comparison would prove nothing"
+        numpy.testing.assert_allclose(ddp[name], one[name], rtol=0, atol=1e-12, err_msg=name)

@@ -28,10 +28,11 @@ from .comm import (
     is_available,
     is_initialized,
 )
+from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 
 __all__ = [
     "ReduceOp", "abort_on_failure", "all_gather_object", "all_reduce", "barrier", "broadcast", "destroy_process_group",
     "get_local_rank", "get_rank", "get_world_size", "init_process_group", "is_available", "is_initialized",
-    "DistributedSampler",
+    "DistributedDataParallel", "DistributedSampler",
 ]
