@@ -144,3 +144,27 @@ def test_exactness_against_one_big_batch(tmp_path, n, optimizer):
         moved = numpy.abs(one[name] - one["init." + name]).max()
         assert moved > 1e-2, f"{name} barely trained ({moved}): the comparison would prove nothing"
         numpy.testing.assert_allclose(ddp[name], one[name], rtol=0, atol=1e-12, err_msg=name)
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_training_helper(n):
+    proc, _ = mpirun(n, "training_helper.py")
+    _check(proc)
+    for r in range(n):
+        assert proc.stdout.count(f"rank {r} of {n}: training helper ok") == 1, proc.stdout
+
+
+def test_training_helper_without_distributed_needs_no_mpi():
+    """Without --distributed the helper changes nothing and never imports mpi4py."""
+    code = ("import sys; sys.modules['mpi4py'] = None\n"
+            "from minigrad import distributed as dist, nn\n"
+            "run = dist.setup_for_training(False)\n"
+            "m, data = nn.Linear(2, 1), [1, 2, 3]\n"
+            "assert run.wrap(m) is m and run.unwrap(m) is m and run.shard(data) is data\n"
+            "run.synchronize(m); run.set_epoch(1)\n"
+            "assert (run.rank, run.world_size, run.is_main) == (0, 1, True)\n"
+            "assert run.mean(2.5) == 2.5 and run.sum(1, 2) == (1.0, 2.0)\n"
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "ok", out.stderr

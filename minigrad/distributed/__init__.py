@@ -15,6 +15,7 @@ them and names that command when a function needs MPI.
 """
 from .comm import (
     ReduceOp,
+    abort,
     abort_on_failure,
     all_gather_object,
     all_reduce,
@@ -30,9 +31,11 @@ from .comm import (
 )
 from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
+from .training import DistributedTraining, ShardedDataset, setup_for_training
 
 __all__ = [
-    "ReduceOp", "abort_on_failure", "all_gather_object", "all_reduce", "barrier", "broadcast", "destroy_process_group",
+    "ReduceOp", "abort", "abort_on_failure", "all_gather_object", "all_reduce", "barrier", "broadcast", "destroy_process_group",
     "get_local_rank", "get_rank", "get_world_size", "init_process_group", "is_available", "is_initialized",
-    "DistributedDataParallel", "DistributedSampler",
+    "DistributedDataParallel", "DistributedSampler", "DistributedTraining", "ShardedDataset",
+    "setup_for_training",
 ]

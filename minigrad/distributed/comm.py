@@ -126,9 +126,19 @@ def _abort_on_uncaught_exception(exc_type, exc, tb):
     if _group is None or _group.world_size == 1:  # nobody is waiting for us: the usual traceback
         hook = _group.previous_excepthook if _group is not None else None
         return (hook or sys.__excepthook__)(exc_type, exc, tb)
-    rank = _group.rank
     lines = traceback.format_exception(exc_type, exc, tb)
-    text = "".join(f"rank {rank}: {line}\n" for chunk in lines for line in chunk.rstrip("\n").split("\n"))
+    abort(1, "".join(lines).rstrip("\n"))
+
+
+def abort(exit_code: int = 1, message: str = "") -> None:
+    """End every rank of the job now (``MPI_Abort``), after printing ``message`` on stderr with
+    each line prefixed by this rank's number. For a failure that only this rank has seen;
+    on a job of one process it is ``sys.exit(exit_code)``."""
+    rank = _group.rank if _group is not None else 0
+    text = "".join(f"rank {rank}: {line}\n" for line in message.split("\n")) if message else ""
+    if _group is None or _group.world_size == 1:
+        sys.stderr.write(text)
+        sys.exit(exit_code)
     text += f"rank {rank}: aborting the whole MPI job so that the other ranks do not wait for it forever\n"
     sys.stderr.write(text)
     sys.stderr.flush()
@@ -136,8 +146,8 @@ def _abort_on_uncaught_exception(exc_type, exc, tb):
     # mpiexec forwards each rank's output through a pipe, and MPI_Abort tears the job down at
     # once: without a moment's grace the message saying which rank failed and why can be lost.
     time.sleep(_ABORT_GRACE_S)
-    _group.comm.Abort(1)
-    os._exit(1)  # not reached: Abort does not return
+    _group.comm.Abort(exit_code)
+    os._exit(exit_code)  # not reached: Abort does not return
 
 
 class abort_on_failure:
@@ -156,8 +166,10 @@ class abort_on_failure:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None or _group is None or _group.world_size == 1:
             return False
-        if issubclass(exc_type, SystemExit) and exc.code in (None, 0):
-            return False
+        if issubclass(exc_type, SystemExit):
+            if exc.code in (None, 0):
+                return False
+            abort(exc.code if isinstance(exc.code, int) else 1, f"SystemExit: {exc.code}")
         _abort_on_uncaught_exception(exc_type, exc, tb)
 
 
