@@ -15,8 +15,10 @@ parts on every rank:
              the pure cost of moving and adding the bytes.
 
 Configurations: 1 rank with 1 BLAS thread, 1 rank with 2 BLAS threads (the other way to use
-two cores), 2 ranks with 1 BLAS thread each. Figures are medians over the timed steps; other
-developers share these 2 cores, so they are noisy: compare them, do not quote them to 3 digits.
+two cores), 2 ranks with 1 BLAS thread each. Figures are medians over the timed steps, then
+over ``--repeat`` runs; other developers share these 2 cores, so they are noisy: compare them,
+do not quote them to 3 digits. Then a table of what the all-reduce would need to stay under
+10% of a step on more ranks over a network (see ``scaling``).
 """
 from __future__ import annotations
 
@@ -122,22 +124,62 @@ def table(results: list[dict]) -> str:
     return "\n".join(rows)
 
 
+LATENCY_S = 5e-6  # per message between machines (MPI over InfiniBand: 1-5 us; Ethernet/TCP: 20-50 us)
+
+
+def scaling(results: list[dict], share: float = 0.10) -> str:
+    """The bandwidth that keeps a ring all-reduce under ``share`` of the step, from the 1-rank timings.
+
+    Ring all-reduce of S bytes over R ranks: each rank sends (and receives) 2 (R-1)/R * S bytes
+    in 2 (R-1) messages, so t = 2 (R-1) * latency + 2 (R-1)/R * S / bandwidth. The step is the
+    1-rank compute + optimizer time t_c (the per-rank batch stays the same, so it does not
+    change with R) plus t; t <= share * (t_c + t) means t <= t_c * share / (1 - share).
+    """
+    rows = ["| model | gradient bytes S | step without sync t_c | ranks R | bytes sent per rank per step "
+            "| bandwidth for all-reduce <= 10% of step |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        if r["ranks"] != 1 or r["threads"] != 1:
+            continue
+        t_c = r["compute"] + r["step"]
+        budget = t_c * share / (1 - share)
+        for ranks in (2, 8, 64, 1024):
+            sent = 2 * (ranks - 1) / ranks * r["grad_bytes"]
+            left = budget - 2 * (ranks - 1) * LATENCY_S
+            need = f"{sent / left / 1e9:.1f} GB/s ({8 * sent / left / 1e9:.0f} Gbit/s)" if left > 0 else \
+                "none: the latency alone is over budget"
+            rows.append(f"| {r['model']} | {r['grad_bytes'] / 1e6:.2f} MB | {1e3 * t_c:.2f} ms | {ranks} "
+                        f"| {sent / 1e6:.2f} MB | {need} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", choices=list(MODELS), help="run one configuration (under mpiexec)")
     parser.add_argument("--batch", type=int, default=BATCH, help="per-rank batch size")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="run every configuration this many times, interleaved; report the median")
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.batch)
+    configs = [(name, ranks, threads) for name in MODELS for ranks, threads in ((1, 1), (1, 2), (2, 1))]
+    runs = {c: [] for c in configs}
+    for i in range(args.repeat):
+        for c in configs:
+            runs[c].append(run(*c, args.batch))
+            print(f"done {i + 1}/{args.repeat}: {c[0]} {c[1]} rank(s) x {c[2]} thread(s)", file=sys.stderr, flush=True)
     results = []
-    for name in MODELS:
-        for ranks, threads in ((1, 1), (1, 2), (2, 1)):
-            results.append(run(name, ranks, threads, args.batch))
-            print(f"done: {name} {ranks} rank(s) x {threads} thread(s)", file=sys.stderr, flush=True)
+    for c in configs:
+        merged = dict(runs[c][0])
+        for k in ("compute", "sync", "step", "total", "all_reduce_alone"):
+            merged[k] = statistics.median(r[k] for r in runs[c])
+        results.append(merged)
     print(table(results))
+    print()
+    print(scaling(results))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        Path(args.json).write_text(json.dumps({"median": results, "runs": [r for c in configs for r in runs[c]]}, indent=1))
 
 
 if __name__ == "__main__":

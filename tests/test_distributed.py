@@ -168,3 +168,16 @@ def test_training_helper_without_distributed_needs_no_mpi():
             "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+@needs_mpi
+def test_docs_example_same_on_one_and_two_processes():
+    """docs/distributed_example.py prints the same losses and weights on 1 process and 2 ranks."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    script = ROOT / "docs" / "distributed_example.py"
+    one = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=ROOT,
+                         timeout=TIMEOUT_S, check=True).stdout
+    two = subprocess.run([MPIEXEC, *_launcher_flags(), "-n", "2", sys.executable, str(script)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=TIMEOUT_S, check=True).stdout
+    strip = [line.split(" (")[0] for line in one.splitlines()]
+    assert len(strip) == 6 and strip == [line.split(" (")[0] for line in two.splitlines()], (one, two)
