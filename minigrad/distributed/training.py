@@ -5,7 +5,8 @@ stays the single-process loop with four extra calls; without ``--distributed`` e
 no-op and MPI is never imported::
 
     run = distributed.setup_for_training(args.distributed)
-    model = run.wrap(model)                          # DDP, or the model itself
+    device = run.device(args.device)                 # 'cuda' -> this rank's own GPU
+    model = run.wrap(model.to(device))               # DDP, or the model itself
     train_data = run.shard(train_set, seed=args.seed)   # this rank's part of each epoch
     loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=not run.enabled, seed=args.seed)
     for epoch in range(1, epochs + 1):
@@ -47,6 +48,22 @@ class DistributedTraining:
     def is_main(self) -> bool:
         """Only rank 0 prints, draws the progress bar and writes files."""
         return self.rank == 0
+
+    def device(self, spec: str) -> str:
+        """The device this rank trains on: ``'cuda'`` becomes ``'cuda:L'`` with L this rank's
+        number on its machine modulo the GPUs there, so each rank has a GPU of its own (NCCL
+        needs that), and that GPU is made CuPy's current one. ``'cpu'`` or an explicit
+        ``'cuda:N'`` is kept as given."""
+        if not self.enabled or spec != "cuda":
+            return spec
+        from .. import backend, cuda
+
+        count = cuda.device_count()
+        if count == 0:
+            return spec  # moving the model there raises the engine's "no GPU" error
+        index = comm.get_local_rank() % count
+        backend.cupy_module(index).cuda.Device(index).use()
+        return f"cuda:{index}"
 
     def wrap(self, model):
         return DistributedDataParallel(model) if self.enabled else model
