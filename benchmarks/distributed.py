@@ -111,16 +111,22 @@ def run(name: str, ranks: int, threads: int, batch: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _num(x: float) -> str:
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 def table(results: list[dict]) -> str:
-    rows = ["| model | ranks x BLAS threads | steps/s | samples/s | compute ms | sync ms | "
-            "sync share | all-reduce alone ms | optimizer ms |",
+    rows = ["| model | ranks x BLAS threads | steps/s (range over runs) | samples/s | compute ms | sync ms "
+            "| sync share | all-reduce alone ms (share) | optimizer ms |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
+        low, high = r.get("steps_per_s_range", (1 / r["total"],) * 2)
         rows.append(
             f"| {r['model']} ({r['params'] / 1e6:.2f} M params, {r['grad_bytes'] / 2**20:.1f} MiB) "
-            f"| {r['ranks']} x {r['threads']} | {1 / r['total']:.1f} | {r['ranks'] * r['batch_per_rank'] / r['total']:.0f} "
+            f"| {r['ranks']} x {r['threads']} | {_num(1 / r['total'])} ({_num(low)}-{_num(high)}) "
+            f"| {r['ranks'] * r['batch_per_rank'] / r['total']:.0f} "
             f"| {1e3 * r['compute']:.2f} | {1e3 * r['sync']:.2f} | {r['sync'] / r['total']:.0%} "
-            f"| {1e3 * r['all_reduce_alone']:.2f} | {1e3 * r['step']:.2f} |")
+            f"| {1e3 * r['all_reduce_alone']:.2f} ({r['all_reduce_alone'] / r['total']:.0%}) | {1e3 * r['step']:.2f} |")
     return "\n".join(rows)
 
 
@@ -160,7 +166,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="run every configuration this many times, interleaved; report the median")
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--from-json", help="print the tables of results saved with --json, run nothing")
     args = parser.parse_args()
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())["median"]
+        print(table(results) + "\n\n" + scaling(results))
+        return
     if args.worker:
         return worker(args.worker, args.batch)
     configs = [(name, ranks, threads) for name in MODELS for ranks, threads in ((1, 1), (1, 2), (2, 1))]
@@ -174,6 +185,7 @@ def main() -> None:
         merged = dict(runs[c][0])
         for k in ("compute", "sync", "step", "total", "all_reduce_alone"):
             merged[k] = statistics.median(r[k] for r in runs[c])
+        merged["steps_per_s_range"] = (min(1 / r["total"] for r in runs[c]), max(1 / r["total"] for r in runs[c]))
         results.append(merged)
     print(table(results))
     print()

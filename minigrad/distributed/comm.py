@@ -48,6 +48,10 @@ class _ProcessGroup:
         self.comm = comm
         self.rank = comm.Get_rank()
         self.world_size = comm.Get_size()
+        # the ranks sharing this machine, found once here because finding them is collective
+        local = comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        self.local_rank = local.Get_rank()
+        local.Free()
         self.gpu_backend = gpu_backend
         self.nccl = None  # created on the first collective over CuPy arrays (gpu.py)
         self.previous_excepthook = None
@@ -192,12 +196,7 @@ def get_world_size() -> int:
 
 def get_local_rank() -> int:
     """This process's number among the ranks on the same machine (to pick a GPU)."""
-    g = _require_group("get_local_rank")
-    local = g.comm.Split_type(g.MPI.COMM_TYPE_SHARED, key=g.rank)
-    try:
-        return local.Get_rank()
-    finally:
-        local.Free()
+    return _require_group("get_local_rank").local_rank
 
 
 def _raw_array(x, op: str):

@@ -43,5 +43,6 @@ else:
     raise AssertionError("broadcast from a rank that does not exist should raise")
 
 assert dist.all_gather_object({"rank": rank}) == [{"rank": r} for r in range(size)]
+assert dist.get_local_rank() == rank  # one machine: local ranks are the ranks
 dist.barrier()
 print(f"rank {rank} of {size}: collectives ok", flush=True)
