@@ -142,8 +142,9 @@ class DistributedDataParallel(Module):
                     p.grad = Tensor(grads[off:off + p.data.size].reshape(p.data.shape))
 
     def _broadcast_parameters(self) -> None:
-        """Overwrite every rank's parameter values with rank 0's (one broadcast per bucket)."""
-        for bucket in self._current_buckets():
+        """Overwrite every rank's parameter values with rank 0's (one broadcast per bucket),
+        frozen ones (``requires_grad=False``) included."""
+        for bucket in _make_buckets(list(self.module.parameters()), self.bucket_cap_mb):
             first = bucket.params[0]
             flat = bucket.flat(get_array_module(first.data), first.data.dtype)
             for p, off in zip(bucket.params, bucket.offsets):

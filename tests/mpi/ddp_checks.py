@@ -25,8 +25,11 @@ def local_grads(model, x):
 
 x_all = numpy.random.default_rng(0).standard_normal((size, 4, 3))  # rank r's batch is x_all[r]
 
-# Construction: every replica takes rank 0's weights.
-model = dist.DistributedDataParallel(mlp(seed=rank))
+# Construction: every replica takes rank 0's weights, frozen ones included.
+unwrapped = mlp(seed=rank)
+unwrapped[0].bias.requires_grad = False
+model = dist.DistributedDataParallel(unwrapped)
+unwrapped[0].bias.requires_grad = True
 reference = mlp(seed=0)
 for p, q in zip(model.parameters(), reference.parameters()):
     assert numpy.array_equal(p.data, q.data), "parameters not broadcast from rank 0"
