@@ -181,3 +181,37 @@ def test_docs_example_same_on_one_and_two_processes():
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=TIMEOUT_S, check=True).stdout
     strip = [line.split(" (")[0] for line in one.splitlines()]
     assert len(strip) == 6 and strip == [line.split(" (")[0] for line in two.splitlines()], (one, two)
+
+
+def _train_cli(tmp_path, *options, n=2):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")  # one BLAS thread per rank
+    cmd = [MPIEXEC, *_launcher_flags(), "-n", str(n), sys.executable, "-m", "minigrad", "train", "--distributed",
+           "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress", *options]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=TIMEOUT_S)
+    return proc, time.monotonic() - start
+
+
+@needs_mpi
+def test_cli_train_distributed(tmp_path):
+    """mpiexec -n 2 python -m minigrad train --distributed: global batch 2 x 32, one report and
+    one set of files (from rank 0), and a checkpoint that loads without MPI."""
+    proc, _ = _train_cli(tmp_path)
+    _check(proc)
+    assert "batch 32 x 2 ranks = 64" in proc.stdout and proc.stdout.count("epoch 1/1:") == 1, proc.stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["ranks"], metrics["global_batch_size"]) == (2, 64)
+    assert metrics["batches_per_epoch"] == -(-metrics["train_size"] // 2 // 32)
+    out = subprocess.run([sys.executable, "-m", "minigrad", "evaluate", "--checkpoint", str(tmp_path / "checkpoint.npz")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=TIMEOUT_S,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.returncode == 0 and "accuracy" in out.stdout, out.stderr
+
+
+@needs_mpi
+def test_cli_error_ends_every_rank(tmp_path):
+    """A diverging run (the loss is averaged over ranks, so every rank sees the inf) ends the job
+    with the CLI's one-line error, named by rank, in seconds."""
+    proc, seconds = _train_cli(tmp_path, "--lr", "1e30")
+    assert proc.returncode != 0 and seconds < 30, (proc.returncode, seconds)
+    assert "rank 0: minigrad: error: the loss became" in proc.stderr, proc.stderr
