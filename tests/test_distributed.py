@@ -46,6 +46,7 @@ def _launcher_flags():
 def mpirun(n, script, *args, timeout=TIMEOUT_S):
     """Run tests/mpi/<script> on n ranks; return (CompletedProcess, seconds)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env.setdefault("OMP_NUM_THREADS", "1")  # n ranks x n BLAS threads would oversubscribe the cores
     cmd = [MPIEXEC, *_launcher_flags(), "-n", str(n), sys.executable, str(WORKERS / script), *map(str, args)]
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
