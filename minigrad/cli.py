@@ -190,7 +190,10 @@ def progress(iterable, enabled: bool, **kwargs):
 def train(args) -> int:
     started = time.perf_counter()
     # --distributed: join the mpiexec job; without it every `run.` call below is a no-op.
-    run = distributed.setup_for_training(args.distributed)
+    try:
+        run = distributed.setup_for_training(args.distributed)
+    except ImportError as error:  # --distributed without mpi4py: say what to install
+        raise CLIError(f"--distributed: {error}") from None
     say = print if run.is_main else (lambda *a, **k: None)  # only rank 0 reports and writes
     resolve_optimizer_defaults(args)
     out = Path(args.out)

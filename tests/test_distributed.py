@@ -216,3 +216,13 @@ def test_cli_error_ends_every_rank(tmp_path):
     proc, seconds = _train_cli(tmp_path, "--lr", "1e30")
     assert proc.returncode != 0 and seconds < 30, (proc.returncode, seconds)
     assert "rank 0: minigrad: error: the loss became" in proc.stderr, proc.stderr
+
+
+def test_cli_distributed_without_mpi4py_says_what_to_install(tmp_path):
+    code = ("import sys; sys.modules['mpi4py'] = None\n"
+            "from minigrad.cli import main\n"
+            f"sys.exit(main(['train', '--distributed', '--epochs', '1', '--out', {str(tmp_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=TIMEOUT_S,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("minigrad: error: --distributed:") and 'pip install "minigrad[distributed]"' in proc.stderr
