@@ -90,11 +90,7 @@ def minigrad_step(sizes, batch, device):
         opt.step()
         return loss
 
-    if device == "cpu":
-        return step, lambda: None
-    import cupy
-
-    return step, cupy.cuda.get_current_stream().synchronize
+    return step, (minigrad.cuda.synchronize if device != "cpu" else lambda: None)
 
 
 def torch_step(sizes, batch, device):
