@@ -23,4 +23,5 @@ def synchronize() -> None:
     """
     from .backend import cupy_module
 
-    cupy_module().cuda.Device().synchronize()
+    cupy = cupy_module()
+    cupy.cuda.Device().synchronize()

@@ -459,3 +459,31 @@ def test_only_the_backend_imports_numpy_or_cupy():
                 bad.append(f"minigrad/{rel}:{line} computes with backend.numpy.{name}")
     assert not bad, ("ops and the engine get their array module from backend.get_array_module(x); "
                      "these files bypass it:\n  " + "\n  ".join(bad))
+
+
+def _cupy_chains(tree):
+    """Every ``cupy.a.b`` read in a file, longest chain only (``cupy.cuda.Device``, not ``cupy.cuda``)."""
+    inner = set()
+    chains = {}
+    for node in ast.walk(tree):
+        parts, cur = [], node
+        while isinstance(cur, ast.Attribute):
+            parts.append(cur.attr)
+            cur = cur.value
+        if parts and isinstance(cur, ast.Name) and cur.id == "cupy":
+            chains[id(node)] = (".".join(reversed(parts)), node.lineno)
+            if isinstance(node.value, ast.Attribute):
+                inner.add(id(node.value))
+    return [c for k, c in chains.items() if k not in inner]
+
+
+def test_the_backends_own_cupy_calls_exist():
+    """backend.py and cuda.py call CuPy directly (moving data, counting GPUs): look each name up."""
+    cupy = _cupy()
+    bad = []
+    for name in ("backend.py", "cuda.py"):
+        tree = ast.parse((PACKAGE / name).read_text())
+        for dotted, line in _cupy_chains(tree):
+            if _lookup(cupy, dotted) is None:
+                bad.append(f"minigrad/{name}:{line} cupy.{dotted}")
+    assert not bad, "not in CuPy " + cupy.__version__ + ":\n  " + "\n  ".join(bad)
