@@ -1,10 +1,18 @@
-"""Shared test setup: the ``device`` fixture, which runs one test body on every device.
+"""Shared test setup: hypothesis profiles, and the ``device`` fixture that runs one test body
+on every device (CUDA cases are collected everywhere and skipped, with the reason, where
+there is no GPU)."""
+import os
 
-CUDA cases are collected everywhere and skipped, with the reason, where there is no GPU.
-"""
 import pytest
+from hypothesis import HealthCheck, settings
 
 import minigrad
+
+# "dev" for quick local runs, "ci" (the default) for the thorough run .ci/run makes.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=15, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _why_no_gpu():
