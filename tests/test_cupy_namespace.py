@@ -12,8 +12,9 @@ minigrad's own code,
 
 and then checks the names and keywords against the real CuPy (installed, imported without a
 GPU: only device use needs one). A name or keyword CuPy lacks fails the test with where it
-came from. Without CuPy installed the CuPy checks skip with the reason; the static import
-check and the host-round-trip check run everywhere.
+came from. Without CuPy installed the CuPy checks skip with the reason (or fail, where
+MINIGRAD_REQUIRE_CUPY=1 says CuPy must be there, as in CI); the static import check and the
+host-round-trip check run everywhere.
 
 What this cannot see: a value CuPy treats differently from NumPy (only a GPU run shows that),
 and code that is not run here; the static check below keeps NumPy out of the engine's files so
@@ -24,6 +25,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import os
 import pathlib
 import re
 import sys
@@ -249,8 +251,16 @@ def run_everything(recording):
 # -- checking names against CuPy -----------------------------------------------------------
 
 def _cupy():
-    return pytest.importorskip("cupy", reason="CuPy is not installed: pip install cupy-cuda12x to run this "
-                                              "check (it needs no GPU)")
+    """The installed CuPy; without it these checks skip, unless MINIGRAD_REQUIRE_CUPY=1 (as CI
+    sets it), where a missing CuPy must fail rather than quietly drop the check."""
+    try:
+        import cupy
+    except ImportError:
+        message = "CuPy is not installed: pip install cupy-cuda12x to run this check (it needs no GPU)"
+        if os.environ.get("MINIGRAD_REQUIRE_CUPY") == "1":
+            pytest.fail(message + "; MINIGRAD_REQUIRE_CUPY=1 says it must run here")
+        pytest.skip(message)
+    return cupy
 
 
 def _lookup(root, dotted):
