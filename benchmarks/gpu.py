@@ -13,7 +13,7 @@
    gives the median of the rounds. Matrix products run in plain float32 on both sides (no
    TF32: CuPy's default, and PyTorch is told so).
 
-On a GPU machine (about 3 to 8 minutes on an H200):
+On a GPU machine (at most --budget seconds, 540 by default, which fits a 10-minute slot):
     python benchmarks/gpu.py --out gpu.json
 Without a GPU, the same code on the CPU, small, to see that it runs:
     python benchmarks/gpu.py --device cpu --quick
@@ -194,7 +194,14 @@ def main(argv=None):
     p.add_argument("--skip-cli", action="store_true", help="do not run the training command")
     p.add_argument("--rounds", type=int, default=None, help="timed rounds per framework (default 7, quick 3)")
     p.add_argument("--out", default="gpu-benchmark.json", help="where the JSON goes")
+    p.add_argument("--budget", type=float, default=540,
+                   help="seconds for the whole run: the tests and the training command get what the "
+                        "timing (about 2 minutes) leaves (default 540)")
     args = p.parse_args(argv)
+    start = time.monotonic()
+
+    def seconds_left(reserve):
+        return max(20, int(args.budget - (time.monotonic() - start) - reserve))
 
     if args.device != "cpu" and not minigrad.cuda.is_available():
         minigrad.tensor([0.0], device=args.device)  # raises, saying whether CuPy or the GPU is missing
@@ -202,9 +209,9 @@ def main(argv=None):
     report = {"environment": environment(args.device)}
     print(json.dumps(report["environment"]), flush=True)
     if not args.skip_tests:
-        report["tests"] = run_tests(timeout=360)
+        report["tests"] = run_tests(timeout=min(330, seconds_left(120 + 150)))
     if not args.skip_cli:
-        report["training_command"] = run_cli(args.device, timeout=180)
+        report["training_command"] = run_cli(args.device, timeout=min(120, seconds_left(120) // 2))
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     report["benchmarks"] = [benchmark(name, sizes, batch, args.device, rounds,
                                       round_seconds=0.2 if args.quick else 1.0, warmup=3 if args.quick else 10)
