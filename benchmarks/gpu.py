@@ -48,10 +48,12 @@ def run_command(args, timeout, env=None):
         proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
         code, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as e:
-        code, output = "timeout", (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        output = e.stdout or ""
+        code, output = "timeout", output.decode(errors="replace") if isinstance(output, bytes) else output
+    seconds = round(time.perf_counter() - start, 1)
     tail = output.strip().splitlines()[-15:]
-    print(f"$ {' '.join(args)}\n  exit {code} after {time.perf_counter() - start:.0f} s\n  " + "\n  ".join(tail), flush=True)
-    return {"command": " ".join(args), "exit": code, "seconds": round(time.perf_counter() - start, 1), "tail": tail}
+    print(f"$ {' '.join(args)}\n  exit {code} after {seconds:.0f} s\n  " + "\n  ".join(tail), flush=True)
+    return {"command": " ".join(args), "exit": code, "seconds": seconds, "tail": tail}
 
 
 def run_tests(timeout):

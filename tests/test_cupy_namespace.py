@@ -33,7 +33,7 @@ import types
 
 import numpy as np
 import pytest
-from device_cases import CASES, run_case
+from device_cases import CASES
 
 import minigrad
 from minigrad import backend, nn, optim

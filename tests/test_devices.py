@@ -121,7 +121,8 @@ def test_module_to_moves_parameters_and_optimizer_state(device, opt_name):
     assert list(model.parameters()) == params and all(p.device == device for p in params)
     assert all(p.grad.device == device for p in params)
     losses = train(model, opt, data[1:], device, minigrad.float64)
-    state_devices = {str(minigrad.Tensor(v).device) for s in opt.state.values() for v in s.values() if hasattr(v, "shape")}
+    state_devices = {str(minigrad.Tensor(v).device) for s in opt.state.values()
+                     for v in s.values() if hasattr(v, "shape")}
     assert state_devices == {str(minigrad.device(device))}
 
     ref = mlp(minigrad.float64)
