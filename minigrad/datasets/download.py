@@ -33,6 +33,10 @@ class DownloadError(RuntimeError):
         super().__init__(f"could not download {filename} from any mirror ({tried})")
 
 
+class _BadFile(Exception):
+    """What one mirror sent is not the file: short, or with the wrong checksum."""
+
+
 def cache_dir() -> Path:
     """Where downloaded data sets go: ``$MINIGRAD_DATA`` if set, else ``~/.cache/minigrad``.
 
@@ -64,7 +68,7 @@ def _fetch(url: str, tmp, algorithm: str, timeout: float) -> str:
             tmp.write(chunk)
             received += len(chunk)
     if expected is not None and received != int(expected):
-        raise OSError(f"truncated: got {received} of {expected} bytes")
+        raise _BadFile(f"truncated: got {received} of {expected} bytes")
     return digest.hexdigest()
 
 
@@ -73,7 +77,7 @@ def _describe(error: BaseException) -> str:
         return f"HTTP {error.code} {error.reason}"
     if isinstance(error, urllib.error.URLError):
         return f"unreachable ({error.reason})"
-    if type(error) is OSError:  # raised here with a message that says it all
+    if isinstance(error, _BadFile):
         return str(error)
     return f"{type(error).__name__}: {error}"
 
@@ -107,7 +111,7 @@ def download_file(
             with os.fdopen(fd, "wb") as tmp:
                 got = _fetch(url, tmp, algorithm, timeout)
             if got != want:
-                raise OSError(f"{algorithm} mismatch: expected {want}, got {got}")
+                raise _BadFile(f"{algorithm} mismatch: expected {want}, got {got}")
             os.replace(tmp_name, target)
             return target
         except Exception as error:  # noqa: BLE001 - any failure of one mirror moves to the next
