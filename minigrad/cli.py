@@ -7,6 +7,11 @@ leaves the last complete one), ``metrics.json`` and, with matplotlib, ``curves.p
 
 User errors (a bad option, missing data, an unusable checkpoint) end in one line on stderr,
 ``minigrad: error: ...``, and exit status 2; Ctrl-C ends a run with status 130.
+
+``OMP_NUM_THREADS=1 mpiexec -n 4 python -m minigrad train --distributed`` trains data-parallel
+on 4 processes (``minigrad.distributed``, docs/distributed.md): ``--batch-size`` per process, so
+a global batch 4 times larger; only rank 0 prints and writes files; an error on any rank ends
+them all.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad
-from minigrad import nn, optim
+from minigrad import distributed, nn, optim
 from minigrad.data import DataLoader
 from minigrad.datasets import (MNIST, DownloadError, FashionMNIST, IDXError, MNISTSample,
                                cache_dir)
@@ -184,6 +189,12 @@ def progress(iterable, enabled: bool, **kwargs):
 
 def train(args) -> int:
     started = time.perf_counter()
+    # --distributed: join the mpiexec job; without it every `run.` call below is a no-op.
+    try:
+        run = distributed.setup_for_training(args.distributed)
+    except ImportError as error:  # --distributed without mpi4py: say what to install
+        raise CLIError(f"--distributed: {error}") from None
+    say = print if run.is_main else (lambda *a, **k: None)  # only rank 0 reports and writes
     resolve_optimizer_defaults(args)
     out = Path(args.out)
     try:
@@ -194,36 +205,44 @@ def train(args) -> int:
     test_set = load_dataset(args.dataset, args.data_dir, args.download, train=False)
 
     minigrad.manual_seed(args.seed)
-    model = to_device(build_model(args.hidden, args.activation), args.device)
+    device = run.device(args.device)
+    model = run.wrap(to_device(build_model(args.hidden, args.activation), device))
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     loss_fn = nn.CrossEntropyLoss()
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    train_data = run.shard(train_set, seed=args.seed)  # this rank's part of each epoch
+    loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=not run.enabled,
+                        seed=args.seed)
     test_loader = DataLoader(test_set, batch_size=1000)
 
     checkpoint, metrics_path = out / "checkpoint.npz", out / "metrics.json"
     metrics = {"config": {k: getattr(args, k) for k in (
                    "dataset", "data_dir", "epochs", "batch_size", "lr", "momentum", "hidden",
                    "activation", "optimizer", "seed", "device")},
+               "ranks": run.world_size, "global_batch_size": args.batch_size * run.world_size,
                "train_size": len(train_set), "held_out_size": len(test_set),
                "batches_per_epoch": len(loader), "epochs": [], "batch_loss": [],
                "interrupted": False}
-    print(f"training 784-{args.hidden}-10 ({args.activation}) on {args.dataset}: "
+    say(f"training 784-{args.hidden}-10 ({args.activation}) on {args.dataset}: "
           f"{len(train_set)} train / {len(test_set)} held-out images, "
           f"{args.optimizer} lr={args.lr}" + (f" momentum={args.momentum}"
                                                if args.momentum is not None else "")
-          + f", batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+          + f", batch {args.batch_size}"
+          + (f" x {run.world_size} ranks = {args.batch_size * run.world_size}" if run.enabled else "")
+          + f", {args.epochs} epochs, seed {args.seed}")
     try:
         for epoch in range(1, args.epochs + 1):
             epoch_start, total, count = time.perf_counter(), 0.0, 0
-            bar = progress(loader, args.progress, desc=f"epoch {epoch}/{args.epochs}",
+            run.set_epoch(epoch)  # a new shuffle of the shards, the same on every rank
+            bar = progress(loader, args.progress and run.is_main, desc=f"epoch {epoch}/{args.epochs}",
                            unit="batch", leave=False, file=sys.stderr)
             for images, labels in bar:
-                images, labels = images.to(args.device), labels.to(args.device)
+                images, labels = images.to(device), labels.to(device)
                 loss = loss_fn(model(images.view(images.shape[0], -1)), labels)
                 optimizer.zero_grad()
                 loss.backward()
+                run.synchronize(model)  # the mean gradient over the ranks
                 optimizer.step()
-                value = loss.item()
+                value = run.mean(loss.item())  # the global batch's loss, the same on every rank
                 if not math.isfinite(value):
                     raise CLIError(f"the loss became {value} in epoch {epoch}; "
                                    f"try a smaller --lr than {args.lr}")
@@ -231,18 +250,22 @@ def train(args) -> int:
                 total, count = total + value * len(labels), count + len(labels)
                 if bar is not loader:
                     bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
-            predicted, true = predict(model, test_loader, args.device)
+            if not run.is_main:
+                continue
+            predicted, true = predict(model, test_loader, device)
             accuracy = float((predicted == true).mean())
             metrics["epochs"].append({"epoch": epoch, "train_loss": total / count,
                                       "held_out_accuracy": accuracy,
                                       "seconds": time.perf_counter() - epoch_start})
-            save_checkpoint(checkpoint, model, args, epoch, accuracy)
+            save_checkpoint(checkpoint, run.unwrap(model), args, epoch, accuracy)
             write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
             print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}: "
                   f"train loss {total / count:.4f}, held-out accuracy {accuracy:.2%}")
     except KeyboardInterrupt:
         metrics["interrupted"] = True
         done = len(metrics["epochs"])
+        if not run.is_main:
+            return 130
         if done:
             write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
             print(f"\ninterrupted in epoch {done + 1}; the checkpoint of epoch {done} is "
@@ -252,6 +275,8 @@ def train(args) -> int:
                   file=sys.stderr)
         return 130
 
+    if not run.is_main:
+        return 0
     seconds = time.perf_counter() - started
     metrics["final"] = {"train_loss": metrics["epochs"][-1]["train_loss"],
                         "held_out_accuracy": metrics["epochs"][-1]["held_out_accuracy"],
@@ -384,6 +409,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="where checkpoint.npz, metrics.json, curves.png go (default runs/latest)")
     t.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of mpiexec (mpiexec -n 4 python -m "
+                        "minigrad train --distributed); --batch-size is per process; needs "
+                        "pip install 'minigrad[distributed]'")
     t.set_defaults(func=train)
 
     e = commands.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint",
@@ -406,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CLIError as error:
+        if distributed.is_initialized() and distributed.get_world_size() > 1:
+            # this rank alone may have failed: end every rank rather than leave them waiting
+            distributed.abort(2, f"minigrad: error: {error}")
         print(f"minigrad: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
