@@ -104,9 +104,11 @@ def main(argv=None):
     parser.add_argument("--configs", help="batch x hidden pairs, e.g. 1x100,64x100 (default: all six)")
     parser.add_argument("--threads", help="thread counts, e.g. 1,2 (default)")
     parser.add_argument("--variants", help="a subset of numpy,minigrad,torch (numpy and minigrad are needed)")
-    parser.add_argument("--json", default="benchmarks/results/train_step.json",
-                        help="where to write the results ('' for nowhere)")
+    parser.add_argument("--json", help="where to write the results (default benchmarks/results/train_step.json; "
+                        "none for --quick)")
     args = parser.parse_args(argv)
+    if args.json is None:  # a quick run must not overwrite the recorded figures
+        args.json = "" if args.quick else "benchmarks/results/train_step.json"
     plan = dict(QUICK if args.quick else FULL)
     if args.configs:
         plan["configs"] = [tuple(int(n) for n in c.split("x")) for c in args.configs.split(",")]
