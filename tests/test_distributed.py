@@ -117,12 +117,25 @@ def test_failing_rank_ends_job(n, bad, how):
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
 def test_ddp_rules(n):
-    """Broadcast at construction, mean gradients over 1 or many buckets, no_sync, unused
-    parameters, and the errors for a forgotten synchronize_gradients and for mismatched models."""
+    """Broadcast at construction; backward alone averages, over 1 or many buckets; an explicit
+    synchronize_gradients() after it sends nothing; no_sync; unused parameters (the error, the
+    explicit call, find_unused_parameters); the error for mismatched models."""
     proc, _ = mpirun(n, "ddp_checks.py")
     _check(proc)
     for r in range(n):
         assert proc.stdout.count(f"rank {r} of {n}: ddp ok") == 1, proc.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_parameter_unused_on_some_ranks_ends_job_with_advice(n):
+    """Default DDP (no synchronize_gradients, no find_unused_parameters): rank 0 waits in the
+    all-reduce its hooks started; ranks 1.. raise at their next forward, which ends the job."""
+    proc, seconds = mpirun(n, "unused.py", timeout=30)
+    assert proc.returncode != 0 and seconds < 10, (proc.returncode, seconds, proc.stdout, proc.stderr)
+    assert "rank 1: RuntimeError: rank 1: DistributedDataParallel: the last backward gave no gradient to " \
+           "2 parameter(s) on this rank (head.bias, head.weight)" in proc.stderr, proc.stderr
+    assert "find_unused_parameters=True" in proc.stderr and "unreachable" not in proc.stdout
 
 
 @needs_mpi
