@@ -175,8 +175,8 @@ def test_training_helper_without_distributed_needs_no_mpi():
             "from minigrad import distributed as dist, nn\n"
             "run = dist.setup_for_training(False)\n"
             "m, data = nn.Linear(2, 1), [1, 2, 3]\n"
-            "assert run.wrap(m) is m and run.unwrap(m) is m and run.shard(data) is data\n"
-            "run.synchronize(m); run.set_epoch(1)\n"
+            "assert run.wrap(m) is m and run.unwrap(m) is m and run.sampler(data) is None\n"
+            "run.set_epoch(1)\n"
             "assert (run.rank, run.world_size, run.is_main) == (0, 1, True)\n"
             "assert run.mean(2.5) == 2.5 and run.sum(1, 2) == (1.0, 2.0)\n"
             "print('ok')")
