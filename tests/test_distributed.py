@@ -139,13 +139,15 @@ def test_parameter_unused_on_some_ranks_ends_job_with_advice(n):
 
 
 @needs_mpi
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-@pytest.mark.parametrize("n", [2, 3])
-def test_exactness_against_one_big_batch(tmp_path, n, optimizer):
+@pytest.mark.parametrize("n, optimizer, loop", [(2, "sgd", "plain"), (2, "adam", "plain"), (3, "sgd", "plain"),
+                                                (3, "adam", "plain"), (3, "adam", "explicit")])
+def test_exactness_against_one_big_batch(tmp_path, n, optimizer, loop):
     """n ranks with per-rank batch b reach the parameters of one process with batch n*b:
-    float64, 50 steps of SGD with momentum or of Adam, equal to 1e-12."""
+    float64, 50 steps of SGD with momentum or of Adam, equal to 1e-12. The plain loop
+    (backward averages), and with an explicit synchronize_gradients() after backward, which
+    must change nothing."""
     b = 4
-    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b)
+    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b, *(["--explicit"] if loop == "explicit" else []))
     _check(proc)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, str(WORKERS / "exactness.py"), tmp_path / "one.npz", optimizer, str(b),
