@@ -24,8 +24,10 @@ Unused parameters. With MPI every rank must enter the same all-reduces in the sa
 parameter that got no gradient on this rank (its layer was skipped) never fires its hook, so
 this rank does not all-reduce, while ranks that used it may be waiting in theirs. By default
 this is an error at this rank's next forward (as in PyTorch), naming the rank and the
-parameter; the job's other ranks are ended with it by ``init_process_group``'s abort on an
-uncaught exception, so it never hangs silently. Two ways to train such a model:
+parameters; uncaught, it ends the whole job (``init_process_group``'s abort on an uncaught
+exception), the waiting ranks included. Only a rank that never calls the model again (its last
+step) escapes the check, and the waiting ranks then hang, as in PyTorch. Two ways to train such
+a model:
 
 - call ``model.synchronize_gradients()`` after ``loss.backward()`` on every rank: a rank whose
   hooks already all-reduced does nothing, the others join the same all-reduces, and a
