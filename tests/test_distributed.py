@@ -147,7 +147,8 @@ def test_exactness_against_one_big_batch(tmp_path, n, optimizer, loop):
     (backward averages), and with an explicit synchronize_gradients() after backward, which
     must change nothing."""
     b = 4
-    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b, *(["--explicit"] if loop == "explicit" else []))
+    explicit = ["--explicit"] if loop == "explicit" else []
+    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b, *explicit)
     _check(proc)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, str(WORKERS / "exactness.py"), tmp_path / "one.npz", optimizer, str(b),
