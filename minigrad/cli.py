@@ -209,9 +209,9 @@ def train(args) -> int:
     model = run.wrap(to_device(build_model(args.hidden, args.activation), device))
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     loss_fn = nn.CrossEntropyLoss()
-    train_data = run.shard(train_set, seed=args.seed)  # this rank's part of each epoch
-    loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=not run.enabled,
-                        seed=args.seed)
+    sampler = run.sampler(train_set, seed=args.seed)  # this rank's part of each epoch, or None
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None,
+                        sampler=sampler, seed=args.seed)
     test_loader = DataLoader(test_set, batch_size=1000)
 
     checkpoint, metrics_path = out / "checkpoint.npz", out / "metrics.json"
@@ -230,24 +230,31 @@ def train(args) -> int:
           + (f" x {run.world_size} ranks = {args.batch_size * run.world_size}" if run.enabled else "")
           + f", {args.epochs} epochs, seed {args.seed}")
     try:
+        # On a GPU, reading a loss back makes the host wait for the GPU: losses stay on the
+        # device and are read 50 at a time. On the CPU reading is free, so every step.
+        read_every = 1 if str(device) == "cpu" else 50
         for epoch in range(1, args.epochs + 1):
-            epoch_start, total, count = time.perf_counter(), 0.0, 0
+            epoch_start, total, count, pending = time.perf_counter(), 0.0, 0, []
             run.set_epoch(epoch)  # a new shuffle of the shards, the same on every rank
             bar = progress(loader, args.progress and run.is_main, desc=f"epoch {epoch}/{args.epochs}",
                            unit="batch", leave=False, file=sys.stderr)
-            for images, labels in bar:
+            for step, (images, labels) in enumerate(bar, start=1):
                 images, labels = images.to(device), labels.to(device)
                 loss = loss_fn(model(images.view(images.shape[0], -1)), labels)
                 optimizer.zero_grad()
-                loss.backward()
-                run.synchronize(model)  # the mean gradient over the ranks
+                loss.backward()  # with --distributed, DDP averages the gradients in here
                 optimizer.step()
-                value = run.mean(loss.item())  # the global batch's loss, the same on every rank
-                if not math.isfinite(value):
-                    raise CLIError(f"the loss became {value} in epoch {epoch}; "
-                                   f"try a smaller --lr than {args.lr}")
-                metrics["batch_loss"].append(value)
-                total, count = total + value * len(labels), count + len(labels)
+                pending.append((loss.detach(), len(labels)))
+                if len(pending) < read_every and step < len(loader):
+                    continue
+                for loss_value, n in pending:
+                    value = run.mean(loss_value.item())  # the global batch's loss, the same on every rank
+                    if not math.isfinite(value):
+                        raise CLIError(f"the loss became {value} in epoch {epoch}; "
+                                       f"try a smaller --lr than {args.lr}")
+                    metrics["batch_loss"].append(value)
+                    total, count = total + value * n, count + n
+                pending = []
                 if bar is not loader:
                     bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
             if not run.is_main:
