@@ -82,6 +82,10 @@ def save(obj, path) -> None:
 def load(path, map_location=None):
     """Read a file written by ``save``. Tensors come back on the CPU, or on ``map_location``."""
     path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load: no such file: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"load: {path} is not a minigrad checkpoint (not an .npz archive)")
     try:
         with numpy.load(path, allow_pickle=False) as f:
             if _MARK not in f.files:
@@ -89,10 +93,13 @@ def load(path, map_location=None):
                                  f"(no {_MARK!r} entry); was it written by minigrad.save?")
             meta = json.loads(str(f[_MARK]))
             arrays = {k: f[k] for k in f.files if k != _MARK}
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ValueError(f"load: {path} is not a minigrad checkpoint (not a readable .npz file: {e})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError) as e:
+        raise ValueError(f"load: {path} is not a minigrad checkpoint (unreadable: {e})") from None
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise ValueError(f"load: {path} holds pickled objects, which minigrad never writes; "
+                             "refusing to load it (pickle can run code)") from None
+        raise
     if meta.get("format") != "minigrad" or meta.get("version") != FORMAT_VERSION:
         raise ValueError(f"load: {path} has an unknown checkpoint format {meta.get('format')!r} "
                          f"version {meta.get('version')!r}; expected minigrad version {FORMAT_VERSION}")

@@ -124,11 +124,11 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = grad_output
-        if a.ndim == 1:
-            g = g[..., None, :]
+        g = grad_output  # restore the axes that 1-D operands dropped: n's first, then m's
         if b.ndim == 1:
             g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
         da = db = None
         if ctx.needs_input_grad[0]:
             da = g @ b2.swapaxes(-1, -2)

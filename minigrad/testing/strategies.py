@@ -1,0 +1,105 @@
+"""Hypothesis strategies for checking ops, public so that a student can test a new op in a line.
+
+>>> from hypothesis import given
+>>> import minigrad
+>>> from minigrad.testing import strategies as st
+>>> @given(st.tensors())
+... def test_double_exp(x):
+...     minigrad.gradcheck(lambda t: (2 * t).exp(), [x])
+>>> test_double_exp()
+
+Values are float64 (gradient checks need it) and bounded, so that exp and friends stay finite.
+"""
+from __future__ import annotations
+
+import numpy
+from hypothesis import assume
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ..factories import tensor
+
+
+def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
+    """Array shapes, small enough that central differences over every element stay quick."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def arrays(shape=None, low: float = -3.0, high: float = 3.0, away_from=(), margin: float = 1e-3,
+           dtype=numpy.float64):
+    """NumPy arrays with values in [low, high], each at least ``margin`` from every point of
+    ``away_from`` (the kinks: 0 for ReLU and abs, where central differences straddle the corner)."""
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False, width=64)
+    if away_from:
+        elements = elements.filter(lambda v: all(abs(v - k) > margin for k in away_from))
+    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
+
+
+@st.composite
+def tensors(draw, shape=None, low=-3.0, high=3.0, away_from=(), margin=1e-3, requires_grad=True):
+    """float64 Tensors that require a gradient, values in [low, high] at least ``margin`` away
+    from each point of ``away_from``."""
+    data = draw(arrays(shape, low, high, away_from, margin))
+    return tensor(data, requires_grad=requires_grad)
+
+
+@st.composite
+def broadcastable_tensors(draw, num_shapes: int = 2, low=-3.0, high=3.0, away_from=()):
+    """``num_shapes`` float64 Tensors whose shapes broadcast together (NumPy rules), e.g.
+    (3, 1, 4) with (2, 4) -- the case where a backward must sum over the broadcast axes."""
+    found = draw(hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=0, max_dims=3, max_side=4))
+    return tuple(draw(tensors(s, low, high, away_from)) for s in found.input_shapes)
+
+
+@st.composite
+def positive_tensors(draw, shape=None, low=0.1, high=3.0):
+    """Tensors with values in [low, high] > 0, for log, division and fractional powers."""
+    return draw(tensors(shape, low, high))
+
+
+@st.composite
+def logits_and_labels(draw, max_batch: int = 5, max_classes: int = 5, scale: float = 5.0):
+    """(logits (n, C) float64 Tensor requiring grad, labels (n,) int64 Tensor in [0, C))."""
+    n = draw(st.integers(1, max_batch))
+    c = draw(st.integers(2, max_classes))
+    z = draw(arrays((n, c), -scale, scale))
+    y = draw(hnp.arrays(numpy.int64, (n,), elements=st.integers(0, c - 1)))
+    return tensor(z, requires_grad=True), tensor(y)
+
+
+@st.composite
+def probabilities(draw, shape=None, margin: float = 0.05):
+    """float64 Tensors of probabilities in [margin, 1 - margin], away from 0 and 1 where
+    log p and log(1 - p) blow up and BCE's clamp would change the derivative."""
+    return draw(tensors(shape, margin, 1 - margin))
+
+
+@st.composite
+def binary_targets(draw, shape):
+    """0/1 float64 targets of ``shape`` (no gradient)."""
+    data = draw(hnp.arrays(numpy.float64, shape, elements=st.sampled_from([0.0, 1.0])))
+    return tensor(data)
+
+
+@st.composite
+def matmul_pairs(draw, max_side: int = 4):
+    """Two float64 Tensors whose shapes fit ``a @ b``: 1-D, 2-D and batched (broadcasting)."""
+    kind = draw(st.sampled_from(["mm", "mv", "vm", "vv", "batched"]))
+    m, k, n = (draw(st.integers(1, max_side)) for _ in range(3))
+    if kind == "mm":
+        sa, sb = (m, k), (k, n)
+    elif kind == "mv":
+        sa, sb = (m, k), (k,)
+    elif kind == "vm":
+        sa, sb = (k,), (k, n)
+    elif kind == "vv":
+        sa, sb = (k,), (k,)
+    else:
+        batch = draw(st.integers(1, 3))
+        sa, sb = draw(st.sampled_from([((batch, m, k), (k, n)), ((batch, m, k), (batch, k, n)),
+                                       ((m, k), (batch, k, n)), ((batch, 1, m, k), (batch, k, n))]))
+    return draw(tensors(sa)), draw(tensors(sb))
+
+
+__all__ = ["shapes", "arrays", "tensors", "broadcastable_tensors", "positive_tensors", "logits_and_labels",
+           "probabilities", "binary_targets", "matmul_pairs", "assume"]
