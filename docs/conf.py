@@ -19,6 +19,10 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The notebooks' kernels inherit this: one BLAS thread, as tests/test_notebooks.py runs them
+# (OpenBLAS's spinning threads are many times slower on a small shared machine).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import minigrad  # noqa: E402
 

@@ -60,6 +60,10 @@ def test_notebook_runs(path, monkeypatch):
     # The kernel inherits this environment: import minigrad from this tree, draw off-screen.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # One BLAS thread unless told otherwise: on a small shared machine (CI's 2 cores) OpenBLAS's
+    # spinning threads made a small matmul loop ten times slower than one thread.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
     nb = nbformat.read(str(path), as_version=4)
     client = nbclient.NotebookClient(nb, timeout=LIMIT_S, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
