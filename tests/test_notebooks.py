@@ -30,10 +30,11 @@ def _require(module):
 @pytest.fixture(scope="module", autouse=True)
 def _report_timings(request):
     yield
-    if _timings:
-        reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if _timings and reporter is not None and capture is not None:
         lines = [f"  {name}: {seconds:.1f} s" for name, seconds in sorted(_timings.items())]
-        if reporter is not None:
+        with capture.global_and_fixture_disabled():  # shown even though output is captured
             reporter.write_line("\nnotebook run times:\n" + "\n".join(lines))
 
 
