@@ -96,7 +96,11 @@ def cupy_module(index: int = 0):
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # CuPy raises CUDARuntimeError when there is no driver or GPU
-        raise RuntimeError(f"CUDA was asked for but no GPU is usable: CuPy says {e}") from e
+        raise RuntimeError(
+            f"CUDA was asked for but no GPU is usable: CuPy {cupy.__version__} is installed and says {e}. "
+            "Check that nvidia-smi lists a GPU; 'insufficient driver' means no NVIDIA driver, or one older "
+            "than the CUDA this CuPy wheel was built for (cupy-cuda13x needs a CUDA 13 driver; "
+            'pip install "minigrad[cuda12]" for an older one)') from e
     if index >= count:
         raise RuntimeError(f"device cuda:{index} was asked for but only {count} GPU(s) exist")
     return cupy
@@ -136,10 +140,9 @@ def as_array(data, dtype=None, dev: device = CPU):
 
 
 def scatter_add(xp, target, index, values):
-    """``target[index] += values`` with repeated indices accumulated (NumPy's ``add.at``)."""
-    if xp is numpy:
-        numpy.add.at(target, index, values)
-    else:
-        import cupyx
+    """``target[index] += values`` with repeated indices accumulated.
 
-        cupyx.scatter_add(target, index, values)
+    ``xp.add.at`` is the same call in NumPy and in CuPy (13 and later, where it runs the kernel
+    of ``cupyx.scatter_add``), so both devices share one code path that CPU tests exercise.
+    """
+    xp.add.at(target, index, values)

@@ -14,3 +14,14 @@ def device_count() -> int:
         return cupy.cuda.runtime.getDeviceCount()
     except Exception:  # no CuPy, no driver, no GPU: all mean "no GPU here"
         return 0
+
+
+def synchronize() -> None:
+    """Wait until the current GPU has finished all queued work, as ``torch.cuda.synchronize``.
+
+    GPU calls return before the GPU is done; time GPU code only between two synchronize() calls.
+    """
+    from .backend import cupy_module
+
+    cupy = cupy_module()
+    cupy.cuda.Device().synchronize()

@@ -22,7 +22,7 @@ class Tensor:
     tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's loop
 
     def __init__(self, data, requires_grad: bool = False):
@@ -31,6 +31,7 @@ class Tensor:
         self.data = data
         self.grad = None
         self._ctx = None
+        self._grad_hooks = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -73,6 +74,23 @@ class Tensor:
             self.grad = Tensor(g)
         else:
             self.grad.data = self.grad.data + g
+        hooks = getattr(self, "_grad_hooks", None)  # unset on a leaf that an op made under no_grad
+        if hooks:
+            for hook in hooks:
+                hook(self)
+
+    def register_post_accumulate_grad_hook(self, hook) -> None:
+        """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
+
+        PyTorch's name and meaning; ``DistributedDataParallel`` uses it to average gradients
+        across processes as soon as backward has produced them.
+        """
+        if self._ctx is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (made by the "
+                               "user, such as a parameter) accumulates a .grad; this one was computed by an op")
+        if getattr(self, "_grad_hooks", None) is None:
+            self._grad_hooks = []
+        self._grad_hooks.append(hook)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""

@@ -235,3 +235,15 @@ def test_factories_and_seed():
     r = minigrad.rand(1000)
     assert 0 <= r.data.min() and r.data.max() < 1
     assert minigrad.randn_like(a).shape == a.shape and minigrad.rand_like(a).shape == a.shape
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_gradient():
+    w = minigrad.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.data.copy()))
+    (w * w).sum().backward()
+    (3 * w).sum().backward()
+    np.testing.assert_array_equal(seen[0], [2.0, 4.0])
+    np.testing.assert_array_equal(seen[1], [5.0, 7.0])  # called after each accumulation
+    with pytest.raises(RuntimeError, match="only a leaf"):
+        (w * 2).register_post_accumulate_grad_hook(print)

@@ -8,6 +8,7 @@ import minigrad.nn.functional as F
 from minigrad import nn, optim
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # tiny ops: a second thread only spins, and it slows the other tests
 
 rng = np.random.default_rng(0)
 

@@ -1,0 +1,139 @@
+"""What a training command needs to run data-parallel, in one object: ``setup_for_training``.
+
+``python -m minigrad train --distributed`` (under ``mpiexec -n R``) calls it so that its loop
+stays the single-process loop with four extra calls; without ``--distributed`` every call is a
+no-op and MPI is never imported::
+
+    run = distributed.setup_for_training(args.distributed)
+    device = run.device(args.device)                 # 'cuda' -> this rank's own GPU
+    model = run.wrap(model.to(device))               # DDP, or the model itself
+    train_data = run.shard(train_set, seed=args.seed)   # this rank's part of each epoch
+    loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=not run.enabled, seed=args.seed)
+    for epoch in range(1, epochs + 1):
+        run.set_epoch(epoch)                         # reshuffle the shards, same seed everywhere
+        for x, y in loader:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            run.synchronize(model)                   # mean gradient over the ranks
+            optimizer.step()
+            value = run.mean(loss.item())            # the loss of the global batch
+        if run.is_main: ...                          # print, evaluate, save run.unwrap(model)
+
+``--batch-size`` stays per rank, so the global batch is batch size x ranks.
+"""
+from __future__ import annotations
+
+import numpy
+
+from . import comm
+from .ddp import DistributedDataParallel
+from .sampler import DistributedSampler
+
+
+class DistributedTraining:
+    """The rank, the world size, and the calls that differ between 1 process and R."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            if not comm.is_initialized():
+                comm.init_process_group()
+            self.rank, self.world_size = comm.get_rank(), comm.get_world_size()
+        else:
+            self.rank, self.world_size = 0, 1
+        self._shards = []
+
+    @property
+    def is_main(self) -> bool:
+        """Only rank 0 prints, draws the progress bar and writes files."""
+        return self.rank == 0
+
+    def device(self, spec: str) -> str:
+        """The device this rank trains on: ``'cuda'`` becomes ``'cuda:L'`` with L this rank's
+        number on its machine modulo the GPUs there, so each rank has a GPU of its own (NCCL
+        needs that), and that GPU is made CuPy's current one. ``'cpu'`` or an explicit
+        ``'cuda:N'`` is kept as given."""
+        if not self.enabled or spec != "cuda":
+            return spec
+        from .. import backend, cuda
+
+        count = cuda.device_count()
+        if count == 0:
+            return spec  # moving the model there raises the engine's "no GPU" error
+        index = comm.get_local_rank() % count
+        backend.cupy_module(index).cuda.Device(index).use()
+        return f"cuda:{index}"
+
+    def wrap(self, model):
+        return DistributedDataParallel(model) if self.enabled else model
+
+    def unwrap(self, model):
+        """The plain model inside (what to save, so the checkpoint loads without MPI)."""
+        return model.module if isinstance(model, DistributedDataParallel) else model
+
+    def synchronize(self, model) -> None:
+        if isinstance(model, DistributedDataParallel):
+            model.synchronize_gradients()
+
+    def shard(self, dataset, seed: int = 0, shuffle: bool = True):
+        """This rank's part of ``dataset`` for the current epoch (the dataset itself on 1 process)."""
+        if not self.enabled:
+            return dataset
+        shard = ShardedDataset(dataset, DistributedSampler(dataset, shuffle=shuffle, seed=seed))
+        self._shards.append(shard)
+        return shard
+
+    def set_epoch(self, epoch: int) -> None:
+        for shard in self._shards:
+            shard.set_epoch(epoch)
+
+    def mean(self, value: float) -> float:
+        """The mean of ``value`` over the ranks (e.g. each rank's loss); ``value`` on 1 process.
+
+        Every rank gets the same number, so a check on it (``if not isfinite(loss)``) fails on
+        all ranks together instead of on one, which would leave the others waiting.
+        """
+        return self.sum(value)[0] / self.world_size
+
+    def sum(self, *values: float) -> tuple:
+        """Each value summed over the ranks, in one small all-reduce."""
+        if not self.enabled or self.world_size == 1:
+            return tuple(float(v) for v in values)
+        buf = numpy.array(values, dtype=numpy.float64)
+        comm.all_reduce(buf)
+        return tuple(buf.tolist())
+
+    def abort(self, exit_code: int, message: str) -> None:
+        """End every rank's process now, with this rank and ``message`` on stderr."""
+        comm.abort(exit_code, message)
+
+
+def setup_for_training(distributed: bool) -> DistributedTraining:
+    """Join the ``mpiexec`` job when ``distributed`` is true; see the module docstring."""
+    return DistributedTraining(bool(distributed))
+
+
+class ShardedDataset:
+    """``dataset`` seen through a ``DistributedSampler``: item i is this rank's i-th sample of
+    the current epoch. Keeps ``get_batch`` (one fancy index per batch) when the dataset has it.
+
+    Stands in until ``DataLoader`` takes ``sampler=`` as PyTorch's does; use it with
+    ``shuffle=False``, since the sampler already shuffled.
+    """
+
+    def __init__(self, dataset, sampler: DistributedSampler):
+        self.dataset, self.sampler = dataset, sampler
+        self.set_epoch(sampler.epoch)
+        if hasattr(dataset, "get_batch"):
+            self.get_batch = lambda indices: dataset.get_batch(self.indices[indices])
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+        self.indices = numpy.fromiter(iter(self.sampler), dtype=numpy.int64, count=len(self.sampler))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        return self.dataset[int(self.indices[i])]
