@@ -1,4 +1,5 @@
 """minigrad.viz.draw_graph: the DOT text it writes, and rendering where Graphviz is installed."""
+import os
 import re
 
 import pytest
@@ -96,8 +97,12 @@ def test_without_dot_the_message_says_how_to_install(monkeypatch, tmp_path):
         g.save(tmp_path / "g.svg")
 
 
-@pytest.mark.skipif(not dot_available(), reason="Graphviz's dot program is not installed")
 def test_renders_svg_and_png_with_dot(tmp_path):
+    if not dot_available():
+        # CI installs Graphviz and sets this, so rendering cannot silently go untested there.
+        if os.environ.get("MINIGRAD_REQUIRE_DOT") == "1":
+            pytest.fail("MINIGRAD_REQUIRE_DOT=1 but Graphviz's dot program is not on the PATH")
+        pytest.skip("Graphviz's dot program is not installed (apt-get install graphviz)")
     a = minigrad.tensor(2.0, requires_grad=True)
     g = draw_graph(a * a + 1, params={"a": a})
     assert "<svg" in g._repr_svg_()
