@@ -7,9 +7,10 @@ For the article's MLP (784-100-10) and a wide one (784-4096-4096-10), float32, S
 momentum, per-rank batch 32 of synthetic MNIST-shaped data, it times each training step in four
 parts on every rank:
 
-- compute:   forward + backward on this rank's batch
-- sync:      model.synchronize_gradients(): packing, the all-reduce, unpacking, and any wait for
-             a slower rank (on a shared machine, mostly that wait)
+- compute:   forward + backward on this rank's batch, without the sync inside backward
+- sync:      the gradient averaging that backward's last parameter hook runs
+             (``synchronize_gradients()``, timed by wrapping it): packing, the all-reduce,
+             unpacking, and any wait for a slower rank (on a shared machine, mostly that wait)
 - step:      optimizer.step()
 - all-reduce alone: after a barrier, one all-reduce of a buffer the size of all gradients;
              the pure cost of moving and adding the bytes.
@@ -59,18 +60,27 @@ def worker(name: str, batch: int) -> None:
     y = minigrad.tensor(rng.integers(0, sizes[-1], batch))
     warmup, timed = STEPS[name]
     parts = {"compute": [], "sync": [], "step": [], "total": []}
+    synced = []  # seconds spent in the sync that backward's last hook runs
+    sync = model.synchronize_gradients
+
+    def timed_sync():
+        t = time.perf_counter()
+        sync()
+        synced.append(time.perf_counter() - t)
+
+    model.synchronize_gradients = timed_sync  # the hook calls it through the instance
     dist.barrier()
     for i in range(warmup + timed):
+        synced.clear()
         t0 = time.perf_counter()
         optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
+        loss_fn(model(x), y).backward()  # averages the gradients before it returns
         t1 = time.perf_counter()
-        model.synchronize_gradients()
-        t2 = time.perf_counter()
         optimizer.step()
-        t3 = time.perf_counter()
+        t2 = time.perf_counter()
+        assert len(synced) == 1, f"backward ran {len(synced)} syncs, expected 1"
         if i >= warmup:
-            for k, v in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
+            for k, v in zip(parts, (t1 - t0 - synced[0], synced[0], t2 - t1, t2 - t0)):
                 parts[k].append(v)
     n_params = sum(p.data.size for p in model.parameters())
     grad_bytes = sum(p.data.nbytes for p in model.parameters())

@@ -12,6 +12,7 @@ import numpy
 import minigrad
 from minigrad import distributed as dist
 from minigrad import nn, optim
+from minigrad.data import DataLoader, TensorDataset
 
 GLOBAL_BATCH, EPOCHS = 64, 5
 
@@ -23,28 +24,26 @@ batch = GLOBAL_BATCH // world                    # each rank takes its part of e
 rng = numpy.random.default_rng(0)
 x = rng.uniform(-1, 1, (1536, 2))
 y = numpy.digitize(x[:, 0] + x[:, 1] ** 2, [-0.2, 0.6])
+train_set = TensorDataset(x, y)
 
 minigrad.manual_seed(rank)                       # different on purpose: DDP copies rank 0's weights
 model = dist.DistributedDataParallel(
     nn.Sequential(nn.Linear(2, 32, dtype=minigrad.float64), nn.Tanh(), nn.Linear(32, 3, dtype=minigrad.float64)))
 optimizer = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
 loss_fn = nn.CrossEntropyLoss()
-sampler = dist.DistributedSampler(range(len(x)), shuffle=True, seed=0)
+sampler = dist.DistributedSampler(train_set, shuffle=True, seed=0)   # this rank's 1/world of each epoch
+loader = DataLoader(train_set, batch_size=batch, sampler=sampler)
 
 for epoch in range(EPOCHS):
     sampler.set_epoch(epoch)                     # a new shuffle, the same on every rank
-    mine = numpy.array(list(sampler))            # this rank's 1/world of the epoch
     total = 0.0
-    for start in range(0, len(mine), batch):
-        idx = mine[start:start + batch]
+    for xb, yb in loader:
         optimizer.zero_grad()
-        loss = loss_fn(model(minigrad.tensor(x[idx])), minigrad.tensor(y[idx]))
-        loss.backward()                          # the gradient of this rank's mean loss
-        model.synchronize_gradients()            # averaged over ranks: the big-batch gradient
+        loss = loss_fn(model(xb), yb)
+        loss.backward()                          # this rank's gradient, averaged over the ranks
         optimizer.step()                         # the same step on every rank
         total += loss.item()
-    steps = len(mine) // batch
-    mean_loss = numpy.array([total / steps])
+    mean_loss = numpy.array([total / len(loader)])
     dist.all_reduce(mean_loss, op=dist.ReduceOp.AVG)
     if rank == 0:                                # one rank reports
         print(f"epoch {epoch}: loss {mean_loss[0]:.6f} ({world} rank(s) x batch {batch})")

@@ -47,7 +47,8 @@ def main():
 
     box(ax, 6.0, 1.75, 2.3, 1.6, "all-reduce\n(sum, then / R)\n\ng = (g0 + g1 + g2) / 3\n"
         "= grad of the mean loss\nover all b x R samples", color="#fff3c4", edge="#b08800", size=8.5)
-    ax.text(7.15, 1.45, "synchronize_gradients():\nthe gradients in a few flat\nbuffers, one message each",
+    ax.text(7.15, 1.45, "inside loss.backward(), when the\nlast parameter hook fires: the\n"
+            "gradients in a few flat buffers,\none message each",
             ha="center", va="top", fontsize=7.5, style="italic", color="#6b5a00")
 
     for r in range(3):

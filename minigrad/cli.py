@@ -209,9 +209,9 @@ def train(args) -> int:
     model = run.wrap(to_device(build_model(args.hidden, args.activation), device))
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     loss_fn = nn.CrossEntropyLoss()
-    train_data = run.shard(train_set, seed=args.seed)  # this rank's part of each epoch
-    loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=not run.enabled,
-                        seed=args.seed)
+    sampler = run.sampler(train_set, seed=args.seed)  # this rank's part of each epoch, or None
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None,
+                        sampler=sampler, seed=args.seed)
     test_loader = DataLoader(test_set, batch_size=1000)
 
     checkpoint, metrics_path = out / "checkpoint.npz", out / "metrics.json"
@@ -239,8 +239,7 @@ def train(args) -> int:
                 images, labels = images.to(device), labels.to(device)
                 loss = loss_fn(model(images.view(images.shape[0], -1)), labels)
                 optimizer.zero_grad()
-                loss.backward()
-                run.synchronize(model)  # the mean gradient over the ranks
+                loss.backward()  # with --distributed, DDP averages the gradients in here
                 optimizer.step()
                 value = run.mean(loss.item())  # the global batch's loss, the same on every rank
                 if not math.isfinite(value):

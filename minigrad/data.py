@@ -93,6 +93,9 @@ class DataLoader:
         seed: seeds the NumPy generator used for shuffling; the same seed gives the same
             sequence of epoch orders. ``None`` draws fresh entropy from the OS.
         generator: a ``numpy.random.Generator`` to shuffle with instead of ``seed``.
+        sampler: an iterable of dataset indices, iterated afresh every epoch, that decides the
+            order instead of ``shuffle`` (so not with ``shuffle=True``), e.g.
+            ``DistributedSampler(dataset)`` for this process's share of each epoch.
 
     Each batch is a tuple of Tensors when samples are tuples (``(images, labels)``), else
     one Tensor. Move it to a device with ``.to(device)``.
@@ -100,20 +103,25 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None,
-                 generator: np.random.Generator | None = None):
+                 generator: np.random.Generator | None = None, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("pass seed or generator, not both")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive: the "
+                             "sampler decides the order (a DistributedSampler shuffles itself); "
+                             "pass shuffle=False")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.sampler = sampler
         self.generator = generator if generator is not None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset if self.sampler is None else self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _fetch(self, indices: np.ndarray):
@@ -123,9 +131,14 @@ class DataLoader:
         return _collate([self.dataset[int(i)] for i in indices])
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64)
+        elif self.shuffle:
+            order = self.generator.permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
+        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        for start in range(0, stop, self.batch_size):
             batch = self._fetch(order[start:start + self.batch_size])
             # Fancy indexing and stacking made fresh arrays: wrap them, no second copy.
             if isinstance(batch, tuple):

@@ -79,11 +79,11 @@ class Tensor:
             for hook in hooks:
                 hook(self)
 
-    def register_post_accumulate_grad_hook(self, hook) -> None:
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
         """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
 
         PyTorch's name and meaning; ``DistributedDataParallel`` uses it to average gradients
-        across processes as soon as backward has produced them.
+        across processes as soon as backward has produced them. ``handle.remove()`` undoes it.
         """
         if self._ctx is not None:
             raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (made by the "
@@ -91,6 +91,7 @@ class Tensor:
         if getattr(self, "_grad_hooks", None) is None:
             self._grad_hooks = []
         self._grad_hooks.append(hook)
+        return RemovableHandle(self._grad_hooks, hook)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
@@ -316,6 +317,17 @@ class Tensor:
 
     def __getitem__(self, index) -> Tensor:
         return shape_ops.getitem(self, index)
+
+
+class RemovableHandle:
+    """Returned by hook registration; ``remove()`` unregisters the hook (as in PyTorch)."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _reshape(t: Tensor, shape_args) -> Tensor:

@@ -135,3 +135,52 @@ def test_mnist_batches_one_gather_each_torchvision_shapes():
         assert 0.0 <= images.numpy().min() and images.numpy().max() <= 1.0
         count += len(labels.numpy())
     assert count == 1000 and ds.gathers == len(loader) == 4
+
+
+@pytest.mark.parametrize("n,ranks,drop_last", [(24, 3, False), (10, 3, False), (10, 3, True), (9, 2, True)])
+def test_distributed_sampler_gives_each_rank_its_share(n, ranks, drop_last):
+    """DataLoader(dataset, batch_size, sampler=DistributedSampler(...)) as in PyTorch: the ranks
+    (simulated with explicit num_replicas/rank, no MPI) together see the epoch's samples once
+    each (a few padded or dropped when n is not a multiple of ranks), a new shuffle each epoch,
+    one get_batch call per batch."""
+    from minigrad.distributed import DistributedSampler
+
+    class Counting(TensorDataset):
+        gathers = 0
+
+        def get_batch(self, indices):
+            Counting.gathers += 1
+            return super().get_batch(indices)
+
+    x = np.stack([np.arange(n), -np.arange(n)], axis=1).astype(np.float32)
+    dataset = Counting(x, np.arange(n, dtype=np.int64))
+    samplers = [DistributedSampler(dataset, num_replicas=ranks, rank=r, seed=3, drop_last=drop_last)
+                for r in range(ranks)]
+    loaders = [DataLoader(dataset, batch_size=2, sampler=s) for s in samplers]
+    epochs = []
+    for epoch in range(2):
+        per_rank = []
+        for s, loader in zip(samplers, loaders):
+            s.set_epoch(epoch)
+            Counting.gathers = 0
+            labels = epoch_labels(loader)
+            assert Counting.gathers == len(loader) == -(-len(s) // 2)
+            assert len(labels) == len(s) == (n // ranks if drop_last else -(-n // ranks))
+            per_rank.append(labels)
+        seen = np.bincount(np.concatenate(per_rank), minlength=n)
+        if n % ranks == 0:
+            assert (seen == 1).all(), seen
+        elif drop_last:
+            assert seen.max() == 1 and (seen == 0).sum() == n % ranks, seen
+        else:
+            assert seen.min() == 1 and (seen == 2).sum() == ranks - n % ranks, seen
+        epochs.append(np.concatenate(per_rank))
+    assert not np.array_equal(epochs[0], epochs[1]), "set_epoch must reshuffle"
+
+
+def test_sampler_excludes_shuffle_and_sets_the_order():
+    with pytest.raises(ValueError, match="sampler and shuffle=True are mutually exclusive"):
+        DataLoader(ids_dataset(4), batch_size=2, shuffle=True, sampler=[0, 1, 2, 3])
+    loader = DataLoader(ids_dataset(6), batch_size=2, sampler=[5, 0, 3], drop_last=True)
+    assert epoch_labels(loader).tolist() == [5, 0] and len(loader) == 1
+    assert epoch_labels(DataLoader(PerSample(6), batch_size=2, sampler=[4, 1, 2])).tolist() == [4, 1, 2]

@@ -117,8 +117,9 @@ def test_failing_rank_ends_job(n, bad, how):
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
 def test_ddp_rules(n):
-    """Broadcast at construction, mean gradients over 1 or many buckets, no_sync, unused
-    parameters, and the errors for a forgotten synchronize_gradients and for mismatched models."""
+    """Broadcast at construction; backward alone averages, over 1 or many buckets; an explicit
+    synchronize_gradients() after it sends nothing; no_sync; unused parameters (the error, the
+    explicit call, find_unused_parameters); the error for mismatched models."""
     proc, _ = mpirun(n, "ddp_checks.py")
     _check(proc)
     for r in range(n):
@@ -126,13 +127,28 @@ def test_ddp_rules(n):
 
 
 @needs_mpi
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("n", [2, 3])
-def test_exactness_against_one_big_batch(tmp_path, n, optimizer):
+def test_parameter_unused_on_some_ranks_ends_job_with_advice(n):
+    """Default DDP (no synchronize_gradients, no find_unused_parameters): rank 0 waits in the
+    all-reduce its hooks started; ranks 1.. raise at their next forward, which ends the job."""
+    proc, seconds = mpirun(n, "unused.py", timeout=30)
+    assert proc.returncode != 0 and seconds < 10, (proc.returncode, seconds, proc.stdout, proc.stderr)
+    assert "rank 1: RuntimeError: rank 1: DistributedDataParallel: the last backward gave no gradient to " \
+           "2 parameter(s) on this rank (head.bias, head.weight)" in proc.stderr, proc.stderr
+    assert "find_unused_parameters=True" in proc.stderr and "unreachable" not in proc.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("n, optimizer, loop", [(2, "sgd", "plain"), (2, "adam", "plain"), (3, "sgd", "plain"),
+                                                (3, "adam", "plain"), (3, "adam", "explicit")])
+def test_exactness_against_one_big_batch(tmp_path, n, optimizer, loop):
     """n ranks with per-rank batch b reach the parameters of one process with batch n*b:
-    float64, 50 steps of SGD with momentum or of Adam, equal to 1e-12."""
+    float64, 50 steps of SGD with momentum or of Adam, equal to 1e-12. The plain loop
+    (backward averages), and with an explicit synchronize_gradients() after backward, which
+    must change nothing."""
     b = 4
-    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b)
+    explicit = ["--explicit"] if loop == "explicit" else []
+    proc, _ = mpirun(n, "exactness.py", tmp_path / "ddp.npz", optimizer, b, *explicit)
     _check(proc)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, str(WORKERS / "exactness.py"), tmp_path / "one.npz", optimizer, str(b),
@@ -162,8 +178,8 @@ def test_training_helper_without_distributed_needs_no_mpi():
             "from minigrad import distributed as dist, nn\n"
             "run = dist.setup_for_training(False)\n"
             "m, data = nn.Linear(2, 1), [1, 2, 3]\n"
-            "assert run.wrap(m) is m and run.unwrap(m) is m and run.shard(data) is data\n"
-            "run.synchronize(m); run.set_epoch(1)\n"
+            "assert run.wrap(m) is m and run.unwrap(m) is m and run.sampler(data) is None\n"
+            "run.set_epoch(1)\n"
             "assert (run.rank, run.world_size, run.is_main) == (0, 1, True)\n"
             "assert run.mean(2.5) == 2.5 and run.sum(1, 2) == (1.0, 2.0)\n"
             "print('ok')")

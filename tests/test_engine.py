@@ -247,3 +247,7 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_gradient():
     np.testing.assert_array_equal(seen[1], [5.0, 7.0])  # called after each accumulation
     with pytest.raises(RuntimeError, match="only a leaf"):
         (w * 2).register_post_accumulate_grad_hook(print)
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append("second"))
+    handle.remove()
+    w.sum().backward()
+    assert len(seen) == 3 and not isinstance(seen[-1], str)

@@ -1,21 +1,21 @@
 """What a training command needs to run data-parallel, in one object: ``setup_for_training``.
 
 ``python -m minigrad train --distributed`` (under ``mpiexec -n R``) calls it so that its loop
-stays the single-process loop with four extra calls; without ``--distributed`` every call is a
-no-op and MPI is never imported::
+stays the single-process loop with a few extra calls; without ``--distributed`` every call is
+a no-op and MPI is never imported::
 
     run = distributed.setup_for_training(args.distributed)
     device = run.device(args.device)                 # 'cuda' -> this rank's own GPU
     model = run.wrap(model.to(device))               # DDP, or the model itself
-    train_data = run.shard(train_set, seed=args.seed)   # this rank's part of each epoch
-    loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=not run.enabled, seed=args.seed)
+    sampler = run.sampler(train_set, seed=args.seed)    # this rank's part of each epoch, or None
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None,
+                        sampler=sampler, seed=args.seed)
     for epoch in range(1, epochs + 1):
         run.set_epoch(epoch)                         # reshuffle the shards, same seed everywhere
         for x, y in loader:
             loss = loss_fn(model(x), y)
             optimizer.zero_grad()
-            loss.backward()
-            run.synchronize(model)                   # mean gradient over the ranks
+            loss.backward()                          # DDP averages the gradients in here
             optimizer.step()
             value = run.mean(loss.item())            # the loss of the global batch
         if run.is_main: ...                          # print, evaluate, save run.unwrap(model)
@@ -42,7 +42,7 @@ class DistributedTraining:
             self.rank, self.world_size = comm.get_rank(), comm.get_world_size()
         else:
             self.rank, self.world_size = 0, 1
-        self._shards = []
+        self._samplers = []
 
     @property
     def is_main(self) -> bool:
@@ -72,21 +72,18 @@ class DistributedTraining:
         """The plain model inside (what to save, so the checkpoint loads without MPI)."""
         return model.module if isinstance(model, DistributedDataParallel) else model
 
-    def synchronize(self, model) -> None:
-        if isinstance(model, DistributedDataParallel):
-            model.synchronize_gradients()
-
-    def shard(self, dataset, seed: int = 0, shuffle: bool = True):
-        """This rank's part of ``dataset`` for the current epoch (the dataset itself on 1 process)."""
+    def sampler(self, dataset, seed: int = 0, shuffle: bool = True):
+        """A ``DistributedSampler`` for ``DataLoader(sampler=...)``: this rank's part of each
+        epoch; None on 1 process, where the loader shuffles by itself."""
         if not self.enabled:
-            return dataset
-        shard = ShardedDataset(dataset, DistributedSampler(dataset, shuffle=shuffle, seed=seed))
-        self._shards.append(shard)
-        return shard
+            return None
+        sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed)
+        self._samplers.append(sampler)
+        return sampler
 
     def set_epoch(self, epoch: int) -> None:
-        for shard in self._shards:
-            shard.set_epoch(epoch)
+        for sampler in self._samplers:
+            sampler.set_epoch(epoch)
 
     def mean(self, value: float) -> float:
         """The mean of ``value`` over the ranks (e.g. each rank's loss); ``value`` on 1 process.
@@ -113,27 +110,3 @@ def setup_for_training(distributed: bool) -> DistributedTraining:
     """Join the ``mpiexec`` job when ``distributed`` is true; see the module docstring."""
     return DistributedTraining(bool(distributed))
 
-
-class ShardedDataset:
-    """``dataset`` seen through a ``DistributedSampler``: item i is this rank's i-th sample of
-    the current epoch. Keeps ``get_batch`` (one fancy index per batch) when the dataset has it.
-
-    Stands in until ``DataLoader`` takes ``sampler=`` as PyTorch's does; use it with
-    ``shuffle=False``, since the sampler already shuffled.
-    """
-
-    def __init__(self, dataset, sampler: DistributedSampler):
-        self.dataset, self.sampler = dataset, sampler
-        self.set_epoch(sampler.epoch)
-        if hasattr(dataset, "get_batch"):
-            self.get_batch = lambda indices: dataset.get_batch(self.indices[indices])
-
-    def set_epoch(self, epoch: int) -> None:
-        self.sampler.set_epoch(epoch)
-        self.indices = numpy.fromiter(iter(self.sampler), dtype=numpy.int64, count=len(self.sampler))
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i):
-        return self.dataset[int(self.indices[i])]

@@ -1,12 +1,15 @@
 """Data-parallel training must equal big-batch training.
 
-    mpiexec -n R python exactness.py OUT.npz OPTIMIZER b          R ranks, per-rank batch b
-    python exactness.py OUT.npz OPTIMIZER b --reference R         1 process, batch b*R
+    mpiexec -n R python exactness.py OUT.npz OPTIMIZER b [--explicit]   R ranks, per-rank batch b
+    python exactness.py OUT.npz OPTIMIZER b --reference R               1 process, batch b*R
 
 Both train the same float64 MLP for 50 steps on the same data in the same order and write the
-final parameters to OUT.npz; the test compares them. The reference imports nothing from
-minigrad.distributed: it restates the sampler's rule (one permutation per epoch, seeded by
-(seed, epoch)) so that it checks the sampler instead of reusing it.
+final parameters to OUT.npz; the test compares them. The ranks run the plain loop (backward
+averages the gradients) over DataLoader(sampler=DistributedSampler); with --explicit they also
+call model.synchronize_gradients() after backward, which must not average a second time. The
+reference imports nothing from minigrad.distributed: it restates the sampler's rule (one
+permutation per epoch, seeded by (seed, epoch)) so that it checks the sampler instead of
+reusing it.
 """
 import sys
 
@@ -38,23 +41,22 @@ def make_optimizer(name, params):
     return optim.Adam(params, lr=0.01)
 
 
-def train(model, sync, optimizer, batches):
+def train(model, optimizer, batches, after_backward=lambda: None):
     loss_fn = nn.CrossEntropyLoss()
     for xb, yb in batches:
         optimizer.zero_grad()
         loss = loss_fn(model(minigrad.tensor(xb)), minigrad.tensor(yb))
         loss.backward()
-        sync()
+        after_backward()
         optimizer.step()
 
 
-def batches_of(index_stream, x, y, batch):
-    """STEPS batches from an endless stream of per-epoch index lists."""
+def first_steps(epochs):
+    """The first STEPS batches of an endless stream of epochs (iterables of batches)."""
     made = 0
-    for indices in index_stream:
-        for start in range(0, len(indices), batch):
-            idx = indices[start:start + batch]
-            yield x[idx], y[idx]
+    for epoch in epochs:
+        for batch in epoch:
+            yield batch
             made += 1
             if made == STEPS:
                 return
@@ -63,27 +65,31 @@ def batches_of(index_stream, x, y, batch):
 def reference(out, opt_name, b, ranks):
     x, y = make_data()
     model = make_model(SEED)
-    epochs = (numpy.random.default_rng((SEED, e)).permutation(N) for e in range(10**6))
-    train(model, lambda: None, make_optimizer(opt_name, model.parameters()), batches_of(epochs, x, y, b * ranks))
+    orders = (numpy.random.default_rng((SEED, e)).permutation(N) for e in range(10**6))
+    epochs = ([(x[o[i:i + b * ranks]], y[o[i:i + b * ranks]]) for i in range(0, N, b * ranks)] for o in orders)
+    train(model, make_optimizer(opt_name, model.parameters()), first_steps(epochs))
     return model
 
 
-def distributed(out, opt_name, b):
+def distributed(out, opt_name, b, explicit):
     from minigrad import distributed as dist
+    from minigrad.data import DataLoader, TensorDataset
 
     dist.init_process_group()
     rank = dist.get_rank()
     x, y = make_data()
     model = dist.DistributedDataParallel(make_model(SEED + 100 * rank))  # rank 0's weights must win
-    sampler = dist.DistributedSampler(range(N), shuffle=True, seed=SEED)
+    dataset = TensorDataset(x, y)
+    sampler = dist.DistributedSampler(dataset, shuffle=True, seed=SEED)
+    loader = DataLoader(dataset, batch_size=b, sampler=sampler)
 
     def epochs():
         for e in range(10**6):
             sampler.set_epoch(e)
-            yield numpy.array(list(sampler))
+            yield ((xb.numpy(), yb.numpy()) for xb, yb in loader)
 
-    train(model, model.synchronize_gradients, make_optimizer(opt_name, model.parameters()),
-          batches_of(epochs(), x, y, b))
+    train(model, make_optimizer(opt_name, model.parameters()), first_steps(epochs()),
+          model.synchronize_gradients if explicit else lambda: None)
     # every replica must hold bit-for-bit the same parameters
     mine = numpy.concatenate([p.data.ravel() for p in model.parameters()])
     first = mine.copy()
@@ -97,7 +103,7 @@ if __name__ == "__main__":
     if "--reference" in sys.argv:
         trained = reference(out, opt_name, b, int(sys.argv[sys.argv.index("--reference") + 1]))
     else:
-        trained = distributed(out, opt_name, b)
+        trained = distributed(out, opt_name, b, "--explicit" in sys.argv)
     if trained is not None:
         numpy.savez(out, **{name: p.data for name, p in trained.named_parameters()},
                     **{"init." + name: p.data for name, p in make_model(SEED).named_parameters()})
