@@ -1,0 +1,127 @@
+"""Sphinx configuration: MyST Markdown pages, the course notebooks through myst-nb, furo.
+
+Build (from the repository root, warnings as errors):
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The notebooks (docs/notebooks links to ../notebooks) are committed without outputs and are
+executed while the docs build, so every figure in the HTML comes from the code as it is now.
+Executed notebooks are cached in docs/_build/.jupyter_cache and run again only when they
+change; MINIGRAD_DOCS_EXECUTE=off skips execution (code without outputs) for a quick build.
+"""
+import os
+import re
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+# Document (and execute the notebooks against) this source tree, not an installed minigrad.
+sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+os.environ.setdefault("MPLBACKEND", "Agg")
+# The notebooks' kernels inherit this: one BLAS thread, as tests/test_notebooks.py runs them
+# (OpenBLAS's spinning threads are many times slower on a small shared machine).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import minigrad  # noqa: E402
+
+project = "minigrad"
+author = "the minigrad developers"
+copyright = "the minigrad developers"
+release = version = minigrad.__version__
+
+extensions = [
+    "myst_nb",  # Markdown pages (MyST) and Jupyter notebooks
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",  # Google-style docstrings
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+]
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+exclude_patterns = ["_build", "**/.ipynb_checkpoints", "requirements*"]
+
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+myst_dmath_double_inline = True
+
+nb_execution_mode = os.environ.get("MINIGRAD_DOCS_EXECUTE", "cache")
+nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True  # a notebook that errors fails the build
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_typehints = "signature"
+autodoc_mock_imports = ["cupy", "cupyx", "mpi4py"]
+
+html_theme = "furo"
+html_title = f"minigrad {release}"
+html_static_path = []
+
+# Pages written on other branches (gpu, benchmarks, distributed, ...) join the toctree when
+# their file exists at build time, so the docs build before and after those branches land.
+OWN_PAGES = {"index", "getting-started", "concepts", "gradients", "optimizers", "new-op", "api"}
+PLATFORM_ORDER = ["gpu", "benchmarks", "distributed"]
+PLATFORM_MARKER = "%% platform pages: filled in by conf.py %%"
+
+
+def platform_pages():
+    found = {p.stem for p in DOCS.glob("*.md")} - OWN_PAGES
+    return [p for p in PLATFORM_ORDER if p in found] + sorted(found - set(PLATFORM_ORDER))
+
+
+def _fill_platform_toctree(app, docname, source):
+    if docname == "index":
+        source[0] = source[0].replace(PLATFORM_MARKER, "\n".join(platform_pages()))
+
+
+def _literal_formula_blocks(app, what, name, obj, options, lines):
+    """Show an indented formula block in a docstring as code, not as reST.
+
+    The ops' docstrings are plain text for reading in the source: formulas such as
+    ``dW = X.T @ G`` indented under a sentence and aligned by hand. reST would read such a
+    block as a quotation or a misplaced indent; here each one becomes a literal block, so it
+    renders exactly as it reads in the source. Field lists (napoleon's ``:param x:``),
+    directives, doctests and bullet lists keep their own indentation rules.
+    """
+    out, in_block = [], False
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if in_block:
+            if not line.strip() or indent > 0:
+                out.append(line)
+                continue
+            in_block = False
+            if out[-1].strip():
+                out.append("")
+        if line.strip() and indent > 0:
+            prev = next((p for p in reversed(out) if p.strip()), "")
+            if prev and not prev[0].isspace():
+                if prev.rstrip().endswith("::"):
+                    in_block = True
+                elif not prev.startswith((":", "..", ">>>", "...", "- ", "* ")):
+                    if out and out[-1].strip():
+                        out.append("")
+                    out += ["::", ""]
+                    in_block = True
+        out.append(line if in_block or line.lstrip().startswith((">>>", "...")) else _escape(line))
+    lines[:] = out
+
+
+def _escape(line):
+    """Plain-text formulas hold ``|x|`` and ``(*, in)``, which reST reads as markup."""
+    parts = line.split("``")
+    for i in range(0, len(parts), 2):  # outside inline literals only
+        text = parts[i].replace("|", "\\|")
+        parts[i] = re.sub(r"(?<![\w*])\*(?![\w*])", r"\\*", text)
+    return "``".join(parts)
+
+
+def setup(app):
+    app.connect("source-read", _fill_platform_toctree)
+    app.connect("autodoc-process-docstring", _literal_formula_blocks)
