@@ -10,10 +10,13 @@ engine adds them up where one tensor fed several ops.
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 
 from .backend import get_array_module
 
 _grad_enabled = True
+_creation = itertools.count()  # numbers every tensor as it is made: outputs are newer than inputs
 
 
 class Context:
@@ -62,7 +65,7 @@ class Function:
         if type(out) is not type(first):  # ufuncs turn 0-d arrays into scalars
             out = get_array_module(first).asarray(out)
         result = Tensor.__new__(Tensor)
-        result.data, result.grad, result._ctx = out, None, None
+        result.data, result.grad, result._ctx, result._seq = out, None, None, next(_creation)
         result._requires_grad = _grad_enabled and any(needs)
         if result._requires_grad:
             ctx.fn, ctx.inputs = cls, args
@@ -92,32 +95,30 @@ def sum_to(x, shape):
 
 
 def _topological_order(root):
-    """Every tensor that needs a gradient, each after all the tensors computed from it.
+    """Every tensor that needs a gradient, each before all the tensors it was computed from.
 
-    An explicit stack instead of recursion, so a chain of 10,000 ops does not hit Python's
-    recursion limit.
+    An op's output is always created after its inputs, so sorting by creation number
+    (newest first) is a topological order. Found with an explicit stack rather than
+    recursion, so a chain of 10,000 ops does not hit Python's recursion limit.
     """
-    order, seen, stack = [], set(), [(root, False)]
+    found, stack = {id(root): root}, [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
+        ctx = stack.pop()._ctx
         if ctx is not None and ctx.inputs is not None:
             for a in ctx.inputs:
-                if isinstance(a, Tensor) and a._requires_grad and id(a) not in seen:
-                    stack.append((a, False))
-    order.reverse()
-    return order
+                if isinstance(a, Tensor) and a._requires_grad and id(a) not in found:
+                    found[id(a)] = a
+                    stack.append(a)
+    return sorted(found.values(), key=lambda t: t._seq, reverse=True)
 
 
 def backward(root, gradient=None, retain_graph=False):
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient."""
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient.
+
+    Tensors are visited newest first (a heap on their creation number, as PyTorch's engine
+    does): every op that used a tensor was created after it, so by the time the tensor comes
+    off the heap all its gradient contributions have been added up.
+    """
     if not root._requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph; "
                            "set requires_grad=True on the inputs you want gradients for")
@@ -133,10 +134,10 @@ def backward(root, gradient=None, retain_graph=False):
             raise RuntimeError(f"backward: gradient has shape {gradient.shape} but the tensor has "
                                f"shape {root.shape}; they must match")
     grads = {id(root): gradient}
-    for node in _topological_order(root):
-        grad = grads.pop(id(node), None)
-        if grad is None:
-            continue
+    heap = [(-root._seq, root)]
+    while heap:
+        node = heapq.heappop(heap)[1]
+        grad = grads.pop(id(node))
         ctx = node._ctx
         if ctx is None:
             node._accumulate(grad)
@@ -159,7 +160,11 @@ def backward(root, gradient=None, retain_graph=False):
                 raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} "
                                    f"for an input of shape {a.data.shape}; they must match")
             prev = grads.get(id(a))
-            grads[id(a)] = g if prev is None else prev + g  # a tensor used twice: add
+            if prev is None:
+                grads[id(a)] = g
+                heapq.heappush(heap, (-a._seq, a))
+            else:
+                grads[id(a)] = prev + g  # a tensor used twice: add
         if not retain_graph:
             ctx.inputs = ctx.saved_tensors = None  # free the graph as we go
 

@@ -22,7 +22,7 @@ class Tensor:
     tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_grad_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's loop
 
     def __init__(self, data, requires_grad: bool = False):
@@ -32,8 +32,10 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._grad_hooks = None
+        self._seq = next(autograd._creation)
         self._requires_grad = False
-        self.requires_grad = requires_grad
+        if requires_grad:
+            self.requires_grad = True  # the setter refuses integer tensors
 
     # -- autograd ---------------------------------------------------------------------------
     @property

@@ -6,7 +6,7 @@ call (``minigrad.ops``) hold the formulas.
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..backend import CPU
+from ..backend import is_cpu
 from ..ops import losses
 from ..ops.activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from ..ops.linear import linear  # noqa: F401
@@ -43,13 +43,23 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
     if target.shape != input.shape[:1]:
         raise ValueError(f"{name}: batch sizes differ: input {input.shape} has {input.shape[0]} rows, "
                          f"target has shape {target.shape} (Expect: target.shape == ({input.shape[0]},))")
-    n_classes = input.shape[1]
-    if target.device == CPU and target.data.size:
-        low, high = int(target.data.min()), int(target.data.max())
-        if low < 0 or high >= n_classes:
-            bad = low if low < 0 else high
-            raise ValueError(f"{name}: label {bad} is outside [0, {n_classes}) for {n_classes} classes")
-    return losses.SoftmaxCrossEntropy.apply(input, target, reduction)
+    labels, n_classes = target.data, input.shape[1]
+    on_cpu = is_cpu(labels)
+    # A label >= C makes the forward's indexing fail (caught below); a negative one would
+    # silently pick a class from the end, so it is checked here. On a GPU both checks would
+    # force a device-to-host copy every step, and are skipped.
+    if on_cpu and labels.size and labels.min() < 0:
+        _raise_bad_label(name, int(labels.min()), n_classes)
+    try:
+        return losses.SoftmaxCrossEntropy.apply(input, target, reduction)
+    except IndexError:
+        if on_cpu and labels.max() >= n_classes:
+            _raise_bad_label(name, int(labels.max()), n_classes)
+        raise
+
+
+def _raise_bad_label(name, label, n_classes):
+    raise ValueError(f"{name}: label {label} is outside [0, {n_classes}) for {n_classes} classes")
 
 
 def _check_same_shape(name, input, target):
@@ -68,7 +78,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean")
     _check_tensor(name, "target", target)
     _check_reduction(name, reduction)
     _check_same_shape(name, input, target)
-    if input.device == CPU and target.data.size:
+    if is_cpu(input.data) and target.data.size:
         for what, x in (("input", input), ("target", target)):
             low, high = float(x.data.min()), float(x.data.max())
             if low < 0 or high > 1:

@@ -43,16 +43,16 @@ class SoftmaxCrossEntropy(Function):
         sum_e = e.sum(axis=1, keepdims=True)
         losses = xp.log(sum_e[:, 0]) - s[rows, y]
         ctx.save_for_backward(e / sum_e, y)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.rows = reduction, rows
         return _reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
         p, y = ctx.saved_tensors
         n = p.shape[0]
-        dz = p.copy()
-        dz[get_array_module(p).arange(n), y] -= 1
-        dz *= _upstream(grad_output, ctx.reduction, n, (n, 1))
+        g = _upstream(grad_output, ctx.reduction, n, (n, 1))
+        dz = p * g  # softmax * G_i, then subtract G_i at the labels: (p - onehot) * G_i
+        dz[ctx.rows, y] -= g if g.ndim < 2 else g[:, 0]
         return dz, None, None
 
 
