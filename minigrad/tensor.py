@@ -159,16 +159,18 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self):
-        text = repr(backend.to_device(self.data, backend.CPU))
-        text = "tensor(" + text[text.index("(") + 1:] if text.startswith("array(") else f"tensor({text})"
+        host = backend.to_device(self.data, backend.CPU)
+        body = backend.numpy.array2string(host, separator=", ", prefix="tensor(")
         extra = []
+        if host.dtype not in (backend.numpy.float32, backend.numpy.int64, backend.numpy.bool_):
+            extra.append(f"dtype={host.dtype}")  # as PyTorch: the default dtypes go unsaid
         if self.device != backend.CPU:
             extra.append(f"device='{self.device}'")
         if self._ctx is not None:
             extra.append(f"grad_fn={self._ctx.fn.__name__}")
         elif self._requires_grad:
             extra.append("requires_grad=True")
-        return text[:-1] + ", " + ", ".join(extra) + ")" if extra else text
+        return f"tensor({', '.join([body] + extra)})"
 
     # -- devices and dtypes ---------------------------------------------------------------
     def to(self, device=None, dtype=None) -> Tensor:

@@ -16,10 +16,7 @@ OPTIONAL = {"cupy", "cupyx", "mpi4py", "hypothesis", "matplotlib", "tqdm", "grap
 
 # Examples known to be wrong, each with why; strict, so the fix turns this test red until the
 # entry is removed.
-KNOWN_FAILURES = {
-    "minigrad.tensor": "Tensor's example expects tensor([[2., 4.]]) but repr prints dtype=float32 "
-                       "(NumPy's repr of a float32 array); either the repr or the example must change",
-}
+KNOWN_FAILURES = {}
 
 
 def _module_names():
