@@ -19,10 +19,12 @@ def _check_reduction(name, reduction):
         raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _check_tensor(name, what, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: {what} must be a minigrad Tensor, got {type(x).__name__}; "
-                        "wrap it with minigrad.tensor(...)")
+def _check_loss_args(name, input, target, reduction):
+    for what, x in (("input", input), ("target", target)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: {what} must be a minigrad Tensor, got {type(x).__name__}; "
+                            "wrap it with minigrad.tensor(...)")
+    _check_reduction(name, reduction)
 
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -32,9 +34,7 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
     copy every step, so there it is skipped.
     """
     name = "cross_entropy"
-    _check_tensor(name, "input", input)
-    _check_tensor(name, "target", target)
-    _check_reduction(name, reduction)
+    _check_loss_args(name, input, target, reduction)
     if input.ndim != 2:
         raise ValueError(f"{name}: expected logits of shape (batch, classes), got {input.shape}")
     if target.dtype.kind not in "iu":
@@ -62,7 +62,9 @@ def _raise_bad_label(name, label, n_classes):
     raise ValueError(f"{name}: label {label} is outside [0, {n_classes}) for {n_classes} classes")
 
 
-def _check_same_shape(name, input, target):
+def _check_pair(name, input, target, reduction):
+    """Checks shared by the losses that compare input and target element by element."""
+    _check_loss_args(name, input, target, reduction)
     if input.shape != target.shape:
         raise ValueError(f"{name}: input and target shapes differ: {input.shape} vs {target.shape}; "
                          "they must be equal (reshape the target, e.g. target.view(-1, 1))")
@@ -74,10 +76,7 @@ def _check_same_shape(name, input, target):
 def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """BCE of probabilities ``input`` in [0, 1] against ``target`` in [0, 1], same shape."""
     name = "binary_cross_entropy"
-    _check_tensor(name, "input", input)
-    _check_tensor(name, "target", target)
-    _check_reduction(name, reduction)
-    _check_same_shape(name, input, target)
+    _check_pair(name, input, target, reduction)
     if is_cpu(input.data) and target.data.size:
         for what, x in (("input", input), ("target", target)):
             low, high = float(x.data.min()), float(x.data.max())
@@ -91,18 +90,12 @@ def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """BCE of ``sigmoid(input)`` against ``target``, computed stably from the logits."""
     name = "binary_cross_entropy_with_logits"
-    _check_tensor(name, "input", input)
-    _check_tensor(name, "target", target)
-    _check_reduction(name, reduction)
-    _check_same_shape(name, input, target)
+    _check_pair(name, input, target, reduction)
     return losses.BCEWithLogits.apply(input, target, reduction)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error between ``input`` and ``target`` of the same shape."""
     name = "mse_loss"
-    _check_tensor(name, "input", input)
-    _check_tensor(name, "target", target)
-    _check_reduction(name, reduction)
-    _check_same_shape(name, input, target)
+    _check_pair(name, input, target, reduction)
     return losses.MSE.apply(input, target, reduction)
