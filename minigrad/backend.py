@@ -141,7 +141,9 @@ def as_array(data, dtype=None, dev: device = CPU):
             host = host.astype(numpy.float32)
         return to_device(host, dev)
     x = to_device(data, dev)
-    return x.astype(x.dtype if dtype is None else dtype, copy=True) if x is data else x.astype(dtype or x.dtype, copy=False)
+    if x is data:  # not moved, so not yet copied: astype copies by default
+        return x.astype(x.dtype if dtype is None else dtype)
+    return x if dtype is None else x.astype(dtype, copy=False)
 
 
 def scatter_add(xp, target, index, values):
