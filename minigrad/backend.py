@@ -146,6 +146,11 @@ def as_array(data, dtype=None, dev: device = CPU):
     return x if dtype is None else x.astype(dtype, copy=False)
 
 
+def array_text(x, prefix: str = "") -> str:
+    """The values of raw array ``x`` as NumPy prints them (copied to the host first)."""
+    return numpy.array2string(to_device(x, CPU), separator=", ", prefix=prefix)
+
+
 def scatter_add(xp, target, index, values):
     """``target[index] += values`` with repeated indices accumulated.
 

@@ -159,11 +159,10 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self):
-        host = backend.to_device(self.data, backend.CPU)
-        body = backend.numpy.array2string(host, separator=", ", prefix="tensor(")
+        body = backend.array_text(self.data, prefix="tensor(")
         extra = []
-        if host.dtype not in (backend.numpy.float32, backend.numpy.int64, backend.numpy.bool_):
-            extra.append(f"dtype={host.dtype}")  # as PyTorch: the default dtypes go unsaid
+        if self.dtype not in (backend.numpy.float32, backend.numpy.int64, backend.numpy.bool_):
+            extra.append(f"dtype={self.dtype}")  # as PyTorch: the default dtypes go unsaid
         if self.device != backend.CPU:
             extra.append(f"device='{self.device}'")
         if self._ctx is not None:
