@@ -7,6 +7,7 @@ any timing, so what is timed is the training step itself.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
@@ -210,3 +211,20 @@ def write_json(path: str, payload: dict) -> None:
         json.dump(payload, f, indent=1, sort_keys=True)
         f.write("\n")
     print(f"wrote {path}", file=sys.stderr)
+
+
+def arg_parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """The options every benchmark shares: --quick, and --json (default results/NAME.json)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds: proves it runs, measures little")
+    parser.add_argument("--json", help=f"where to write the results (default benchmarks/results/{name}.json; "
+                        "none for --quick)")
+    parser.set_defaults(results_name=name)
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.json is None:  # a quick run must not overwrite the recorded figures
+        args.json = "" if args.quick else f"benchmarks/results/{args.results_name}.json"
+    return args

@@ -7,7 +7,6 @@ several runs is reported. ``minigrad`` includes NumPy's import, which it needs.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -32,13 +31,8 @@ def measure(runs: int) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", help="where to write the results (default benchmarks/results/import_time.json; "
-                        "none for --quick)")
-    args = parser.parse_args(argv)
-    if args.json is None:  # a quick run must not overwrite the recorded figures
-        args.json = "" if args.quick else "benchmarks/results/import_time.json"
+    parser = common.arg_parser(__doc__, "import_time")
+    args = common.parse_args(parser, argv)
     result = measure(runs=2 if args.quick else 7)
     print("import time, fresh process, median: " + ", ".join(f"{m} {s:.3f} s" for m, s in result.items()))
     if args.json:

@@ -104,14 +104,9 @@ def format_table(rows) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", help="where to write the results (default benchmarks/results/memory.json; "
-                        "none for --quick)")
+    parser = common.arg_parser(__doc__, "memory")
     parser.add_argument("--child", nargs=4, metavar=("VARIANT", "BATCH", "HIDDEN", "STEPS"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.json is None:  # a quick run must not overwrite the recorded figures
-        args.json = "" if args.quick else "benchmarks/results/memory.json"
+    args = common.parse_args(parser, argv)
     if args.child:
         v, b, h, s = args.child
         print(json.dumps(child(v, int(b), int(h), int(s))))

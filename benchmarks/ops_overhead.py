@@ -9,7 +9,6 @@ forward plus ``backward(gradient=ones)``. Timed at one thread, interleaved, medi
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import timeit
 
@@ -98,13 +97,8 @@ def format_table(rows) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", help="where to write the results (default benchmarks/results/ops_overhead.json; "
-                        "none for --quick)")
-    args = parser.parse_args(argv)
-    if args.json is None:  # a quick run must not overwrite the recorded figures
-        args.json = "" if args.quick else "benchmarks/results/ops_overhead.json"
+    parser = common.arg_parser(__doc__, "ops_overhead")
+    args = common.parse_args(parser, argv)
     with common.threads(1):
         rows = measure(rounds=2 if args.quick else 9, number=200 if args.quick else 2000)
     print(format_table(rows))

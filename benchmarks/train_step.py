@@ -11,7 +11,6 @@ from the same weights on the same batches check that the variants compute the sa
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -97,18 +96,13 @@ def format_table(rows, variants, threads: int) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few seconds: proves it runs, measures little")
+    parser = common.arg_parser(__doc__, "train_step")
     parser.add_argument("--repeats", type=int, help="rounds per configuration (default 7)")
     parser.add_argument("--chunk", type=float, help="seconds per timed chunk (default 0.2)")
     parser.add_argument("--configs", help="batch x hidden pairs, e.g. 1x100,64x100 (default: all six)")
     parser.add_argument("--threads", help="thread counts, e.g. 1,2 (default)")
     parser.add_argument("--variants", help="a subset of numpy,minigrad,torch (numpy and minigrad are needed)")
-    parser.add_argument("--json", help="where to write the results (default benchmarks/results/train_step.json; "
-                        "none for --quick)")
-    args = parser.parse_args(argv)
-    if args.json is None:  # a quick run must not overwrite the recorded figures
-        args.json = "" if args.quick else "benchmarks/results/train_step.json"
+    args = common.parse_args(parser, argv)
     plan = dict(QUICK if args.quick else FULL)
     if args.configs:
         plan["configs"] = [tuple(int(n) for n in c.split("x")) for c in args.configs.split(",")]
