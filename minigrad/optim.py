@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 
-from .backend import get_array_module
+from .backend import get_array_module, to_device
+from .tensor import Tensor
 
 
 class Optimizer:
@@ -34,8 +35,6 @@ class Optimizer:
         # Module.to(device) moved the parameter; its optimiser state follows on first use.
         for k, v in state.items():
             if hasattr(v, "shape") and type(v) is not type(p.data):
-                from .backend import to_device
-
                 state[k] = to_device(v, p.device)
 
     def state_dict(self) -> dict:
@@ -69,7 +68,7 @@ class Optimizer:
         self.state = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
-            self.state[p] = {k: (v.data if hasattr(v, "data") and hasattr(v, "grad") else v) for k, v in s.items()}
+            self.state[p] = {k: (v.data if isinstance(v, Tensor) else v) for k, v in s.items()}
             self._move_state(p, self.state[p])
 
     def step(self):
