@@ -217,14 +217,19 @@ def arg_parser(doc: str, name: str) -> argparse.ArgumentParser:
     """The options every benchmark shares: --quick, and --json (default results/NAME.json)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds: proves it runs, measures little")
-    parser.add_argument("--json", help=f"where to write the results (default benchmarks/results/{name}.json; "
-                        "none for --quick)")
+    parser.add_argument("--json", metavar="PATH.json",
+                        help=f"where to write the results (default benchmarks/results/{name}.json; "
+                        "a --quick run writes nothing unless given this)")
     parser.set_defaults(results_name=name)
     return parser
 
 
 def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
+    if args.json is not None and not args.json.endswith(".json"):
+        # `--json none` once wrote a file named "none" at the root: only a .json path is taken
+        parser.error(f"--json expects a path ending in .json, got {args.json!r}; "
+                     "leave --json out of a --quick run to write nothing")
     if args.json is None:  # a quick run must not overwrite the recorded figures
         args.json = "" if args.quick else f"benchmarks/results/{args.results_name}.json"
     return args

@@ -33,7 +33,7 @@ import types
 
 import numpy as np
 import pytest
-from device_cases import CASES
+from op_cases import CASES
 
 import minigrad
 from minigrad import backend, nn, optim
@@ -183,7 +183,7 @@ def recorded(t):
 # -- what the engine does, run under the recorder ------------------------------------------
 
 def exercise_ops():
-    """Every op of device_cases.py, forward and backward, in float64 and float32."""
+    """Every op of op_cases.py, forward and backward, in float64 and float32."""
     for case in CASES:
         for dtype in (minigrad.float64, minigrad.float32):
             host = case.host_inputs()

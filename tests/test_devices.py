@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import NO_GPU
-from device_cases import CASES, run_case
+from op_cases import CASES, run_case
 
 import minigrad
 from minigrad import nn, optim
