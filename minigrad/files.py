@@ -79,8 +79,10 @@ def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
 def _error(error: OSError, who: str, path: str) -> OSError:
     """The same kind of OSError, about the target the user named rather than our temporary file."""
     directory = os.path.dirname(os.path.abspath(path))
-    if error.errno == errno.ENOENT:
+    if error.errno == errno.ENOENT and not os.path.isdir(directory):
         reason = f"the directory {directory} does not exist; create it first"
+    elif error.errno == errno.ENOENT:
+        reason = "its temporary file disappeared before the rename (removed by another process?)"
     elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         reason = f"no permission to write in {directory} ({error.strerror})"
     else:
