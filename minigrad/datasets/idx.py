@@ -13,6 +13,7 @@ import math
 import os
 import struct
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -39,8 +40,15 @@ _MAX_GZIP_RATIO = 1032
 _CHUNK = 1 << 20
 
 
+@contextmanager
 def _open(path: str):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    """The file, inflated if ``.gz``; a broken gzip stream becomes an IDXError that says so."""
+    try:
+        with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+            yield f
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise IDXError(f"{path}: corrupt or truncated gzip file ({error}); delete it and "
+                       "download it again") from None
 
 
 def _read_header(f, path: str, stored: int) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -77,12 +85,8 @@ def read_idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]
     """The dtype and shape an IDX file declares, checked against the file's size, without
     reading its data: what a caller checks before committing memory to ``read_idx``."""
     path = os.fspath(path)
-    try:
-        with _open(path) as f:
-            dtype, shape, _ = _read_header(f, path, os.fstat(f.fileno()).st_size)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise IDXError(f"{path}: corrupt or truncated gzip file ({error}); delete it and "
-                       "download it again") from None
+    with _open(path) as f:
+        dtype, shape, _ = _read_header(f, path, os.fstat(f.fileno()).st_size)
     return dtype.newbyteorder("="), shape
 
 
@@ -98,21 +102,17 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ((60000, 28, 28), dtype('uint8'))
     """
     path = os.fspath(path)
-    try:
-        with _open(path) as f:
-            dtype, shape, needed = _read_header(f, path, os.fstat(f.fileno()).st_size)
-            buffer = np.empty(needed, np.uint8)
-            view, got = memoryview(buffer), 0
-            while got < needed:
-                chunk = f.read(min(_CHUNK, needed - got))
-                if not chunk:
-                    break
-                view[got:got + len(chunk)] = chunk
-                got += len(chunk)
-            extra = f.read(1)  # also makes gzip check the stream's CRC and length
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise IDXError(f"{path}: corrupt or truncated gzip file ({error}); delete it and "
-                       "download it again") from None
+    with _open(path) as f:
+        dtype, shape, needed = _read_header(f, path, os.fstat(f.fileno()).st_size)
+        buffer = np.empty(needed, np.uint8)
+        view, got = memoryview(buffer), 0
+        while got < needed:
+            chunk = f.read(min(_CHUNK, needed - got))
+            if not chunk:
+                break
+            view[got:got + len(chunk)] = chunk
+            got += len(chunk)
+        extra = f.read(1)  # also makes gzip check the stream's CRC and length
     if got < needed or extra:
         what = "truncated" if got < needed else "has trailing bytes"
         found = got if got < needed else f"more than {needed}"
