@@ -19,7 +19,7 @@ from .gradcheck import gradcheck
 from .ops.activations import relu, sigmoid, softmax, tanh
 from .ops.arithmetic import matmul
 from .ops.elementwise import exp, log
-from .serialization import load, save
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
@@ -28,6 +28,7 @@ __all__ = [
     "Tensor", "Function", "tensor", "zeros", "ones", "full", "rand", "randn", "randint", "arange",
     "zeros_like", "ones_like", "rand_like", "randn_like", "manual_seed", "default_generator",
     "no_grad", "enable_grad", "is_grad_enabled", "device", "cuda", "nn", "optim", "save", "load",
+    "CheckpointError",
     "gradcheck", "relu", "sigmoid", "tanh", "softmax", "exp", "log", "matmul",
     "float16", "float32", "float64", "int32", "int64", "uint8", "bool_",
 ]

@@ -128,15 +128,43 @@ def to_device(x, dev: device):
         return cupy.asarray(x)
 
 
+NUMERIC_KINDS = "biufc"  # booleans, integers, floats, complex: what a tensor may hold
+
+
+def not_numeric(x) -> TypeError:
+    """The error for making a tensor from ``x`` (None, strings, objects: anything but numbers)."""
+    dtype = getattr(x, "dtype", None)
+    if x is None:
+        what = "None"
+    elif dtype is None:
+        what = f"a {type(x).__name__} ({x!r:.40})"
+    elif dtype.kind in "SU":
+        what = f"strings (dtype {dtype})"
+    elif dtype.kind == "O":
+        what = "Python objects (dtype object: None, strings or mixed types)"
+    else:
+        what = f"data of dtype {dtype}"
+    return TypeError(f"tensor: cannot make a tensor from {what}; a tensor holds numbers or booleans, "
+                     "e.g. tensor([1.0, 2.0]): convert the data to numbers first")
+
+
 def as_array(data, dtype=None, dev: device = CPU):
     """A new raw array on ``dev`` from Python data or an array (always a copy, as ``torch.tensor``).
 
     Python floats become float32 (the default dtype), Python ints int64; an array keeps its dtype.
+    None, strings and other non-numbers are refused, even with a ``dtype`` that could parse them.
     """
     if isinstance(data, numpy.generic):
         data = numpy.asarray(data)
+    if hasattr(data, "dtype") and data.dtype.kind not in NUMERIC_KINDS:
+        raise not_numeric(data)
     if not hasattr(data, "dtype"):
-        host = numpy.array(data, dtype=dtype)
+        # Converted once without dtype to see what the data is: numpy.array(None, float32) is nan.
+        host = numpy.array(data)
+        if host.dtype.kind not in NUMERIC_KINDS:
+            raise not_numeric(host if isinstance(data, (list, tuple)) else data)
+        if dtype is not None:
+            host = numpy.array(data, dtype=dtype)
         if dtype is None and host.dtype == numpy.float64:
             host = host.astype(numpy.float32)
         return to_device(host, dev)

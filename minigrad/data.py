@@ -59,6 +59,9 @@ class TensorDataset(Dataset):
             shapes = ", ".join(str(a.shape) for a in self.arrays)
             raise ValueError(f"TensorDataset: every array needs the same length on axis 0, "
                              f"got shapes {shapes}")
+        if lengths[0] == 0:
+            raise ValueError(f"TensorDataset: the arrays are empty (shapes "
+                             f"{', '.join(str(a.shape) for a in self.arrays)}); a data set needs at least one sample")
 
     def __getitem__(self, index):
         return tuple(a[index] for a in self.arrays)
@@ -113,6 +116,13 @@ class DataLoader:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive: the "
                              "sampler decides the order (a DistributedSampler shuffles itself); "
                              "pass shuffle=False")
+        n = len(dataset)
+        if n == 0:
+            raise ValueError(f"DataLoader: the data set ({type(dataset).__name__}) is empty, so every epoch "
+                             "would have no batch; check how it was built (its files, split or filter)")
+        if drop_last and sampler is None and n < batch_size:
+            raise ValueError(f"DataLoader: drop_last=True with batch_size={batch_size} drops all {n} samples, "
+                             f"leaving no batch; use a batch_size of at most {n}, or drop_last=False")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping
 
 from .backend import get_array_module, to_device
 from .tensor import Tensor
@@ -57,11 +59,13 @@ class Optimizer:
                     yield p, self.state[p]
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Take over the hyperparameters and state that ``state_dict()`` gave; checked first, so a
+        state dict that does not fit (other model, other optimiser, edited) changes nothing."""
+        problems = _state_dict_problems(self, state_dict)
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state dict does not fit this "
+                             "optimiser:\n  " + "\n  ".join(problems))
         groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups) or any(
-                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups do not "
-                             "match this optimiser's (different model?)")
         params = [p for g in self.param_groups for p in g["params"]]
         for group, saved in zip(self.param_groups, groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
@@ -73,6 +77,56 @@ class Optimizer:
 
     def step(self):
         raise NotImplementedError
+
+
+def _kind(v) -> str:
+    if isinstance(v, bool):
+        return "a bool"
+    if isinstance(v, numbers.Real):
+        return "a number"
+    if isinstance(v, (tuple, list)) and all(_kind(x) == "a number" for x in v):
+        return f"{len(v)} numbers"
+    return f"a {type(v).__name__}"
+
+
+def _state_dict_problems(opt: Optimizer, state_dict) -> list[str]:
+    """What keeps ``state_dict`` from being loaded into ``opt``; empty when it fits."""
+    if not isinstance(state_dict, Mapping):
+        return [f"expected a dict with 'state' and 'param_groups', as state_dict() gives; got a "
+                f"{type(state_dict).__name__}"]
+    for key, kind, name in (("state", Mapping, "a dict"), ("param_groups", (list, tuple), "a list")):
+        if not isinstance(state_dict.get(key), kind):
+            return [f"its {key!r} should be {name}, as state_dict() gives; got "
+                    f"{'nothing' if key not in state_dict else 'a ' + type(state_dict[key]).__name__}"]
+    groups = state_dict["param_groups"]
+    if len(groups) != len(opt.param_groups) or not all(
+            isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple)) for g in groups) or any(
+            len(a["params"]) != len(b["params"]) for a, b in zip(groups, opt.param_groups)):
+        return ["the saved parameter groups do not match this optimiser's (different model?)"]
+    problems = []
+    for i, (saved, own) in enumerate(zip(groups, opt.param_groups)):
+        unknown = [str(k) for k in saved if k not in own]
+        if unknown:
+            problems.append(f"group {i} has settings {', '.join(unknown)} that {type(opt).__name__} "
+                            "does not have (saved from another kind of optimiser?)")
+            continue
+        problems += [f"group {i} {k}: expected {_kind(own[k])}, got {_kind(v)} {v!r:.40}"
+                     for k, v in saved.items() if k != "params" and _kind(v) != _kind(own[k])]
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for i, entry in state_dict["state"].items():
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < len(params):
+            problems.append(f"state key {i!r} is not the index of one of the {len(params)} parameters")
+        elif not isinstance(entry, Mapping):
+            problems.append(f"state {i}: expected a dict, got a {type(entry).__name__}")
+        else:
+            for k, v in entry.items():
+                kind = getattr(getattr(v, "dtype", None), "kind", None)
+                if kind is not None and (kind not in "biuf" or tuple(v.shape) not in (params[i].shape, ())):
+                    problems.append(f"state {i} {k}: expected numbers of shape {params[i].shape}, got "
+                                    f"shape {tuple(v.shape)} of {v.dtype}")
+                elif kind is None and v is not None and _kind(v) != "a number":
+                    problems.append(f"state {i} {k}: expected an array or a number, got {_kind(v)}")
+    return problems
 
 
 class SGD(Optimizer):

@@ -28,6 +28,8 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if not hasattr(data, "__array_namespace__") and not hasattr(data, "__cuda_array_interface__"):
             data = backend.as_array(data)
+        elif data.dtype.kind not in backend.NUMERIC_KINDS:
+            raise backend.not_numeric(data)
         self.data = data
         self.grad = None
         self._ctx = None

@@ -184,3 +184,21 @@ def test_sampler_excludes_shuffle_and_sets_the_order():
     loader = DataLoader(ids_dataset(6), batch_size=2, sampler=[5, 0, 3], drop_last=True)
     assert epoch_labels(loader).tolist() == [5, 0] and len(loader) == 1
     assert epoch_labels(DataLoader(PerSample(6), batch_size=2, sampler=[4, 1, 2])).tolist() == [4, 1, 2]
+
+
+class Empty(Dataset):
+    def __len__(self):
+        return 0
+
+
+def test_an_empty_data_set_is_refused():
+    with pytest.raises(ValueError, match=r"TensorDataset: the arrays are empty \(shapes \(0, 3\), \(0,\)\)"):
+        TensorDataset(np.zeros((0, 3)), np.zeros(0))
+    with pytest.raises(ValueError, match=r"DataLoader: the data set \(Empty\) is empty"):
+        DataLoader(Empty(), batch_size=4)
+
+
+def test_drop_last_that_drops_every_sample_is_refused():
+    with pytest.raises(ValueError, match="drop_last=True with batch_size=64 drops all 10 samples"):
+        DataLoader(ids_dataset(10), batch_size=64, drop_last=True)
+    assert len(DataLoader(ids_dataset(10), batch_size=10, drop_last=True)) == 1

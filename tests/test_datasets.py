@@ -1,6 +1,7 @@
 """IDX parsing, the MNIST/Fashion-MNIST readers and the bundled sample."""
 
 import gzip
+import hashlib
 import struct
 
 import numpy as np
@@ -27,6 +28,13 @@ def write_mnist_dir(folder, n_train=12, n_test=5, gz=True):
     for stem, array in zip(STEMS, [*train, *test]):
         write_idx(folder / (stem + ext), array)
     return train, test
+
+
+def publish(monkeypatch, cls, folder):
+    """Make the files in ``folder`` the ones ``cls`` trusts: its checksums become theirs."""
+    resources = [(name, "md5:" + hashlib.md5((folder / name).read_bytes()).hexdigest())
+                 for name, _ in cls.resources]
+    monkeypatch.setattr(cls, "resources", resources)
 
 
 # --- read_idx -------------------------------------------------------------------------------
@@ -115,13 +123,15 @@ def test_mnist_reads_directory_as_is(tmp_path, gz):
 
 
 @pytest.mark.parametrize("sub", ["MNIST", "MNIST/raw"])
-def test_mnist_finds_torchvision_layout(tmp_path, sub):
+def test_mnist_finds_torchvision_layout(tmp_path, sub, monkeypatch):
     write_mnist_dir(tmp_path / sub)
+    publish(monkeypatch, MNIST, tmp_path / sub)  # root/MNIST is checked as a download
     assert MNIST(tmp_path).root == tmp_path / sub
 
 
-def test_fashion_mnist_uses_its_own_folder(tmp_path):
+def test_fashion_mnist_uses_its_own_folder(tmp_path, monkeypatch):
     write_mnist_dir(tmp_path / "FashionMNIST")
+    publish(monkeypatch, FashionMNIST, tmp_path / "FashionMNIST")
     ds = FashionMNIST(tmp_path, train=False)
     assert len(ds) == 5 and ds.classes[9] == "Ankle boot"
     with pytest.raises(FileNotFoundError):
@@ -162,6 +172,7 @@ def test_out_of_range_label_rejected(tmp_path):
 def test_root_none_uses_cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path))
     write_mnist_dir(tmp_path / "MNIST")
+    publish(monkeypatch, MNIST, tmp_path / "MNIST")
     assert len(MNIST(train=False)) == 5
 
 
@@ -199,3 +210,116 @@ def test_sample_is_the_same_every_load():
     a, b = MNISTSample(train=False), MNISTSample(train=False)
     np.testing.assert_array_equal(a.data, b.data)
     np.testing.assert_array_equal(a.targets, b.targets)
+
+
+# --- hostile and damaged files: refused cheaply and truthfully --------------------------------
+
+def gzip_of_zeros(path, header, megabytes):
+    """``header`` then ``megabytes`` MiB of zeros, as a gzip file about 1/1000 of that size:
+    one member of 1 MiB of zeros, repeated (concatenated gzip members are one gzip stream)."""
+    member = gzip.compress(bytes(1 << 20), compresslevel=9)
+    path.write_bytes(gzip.compress(header) + member * megabytes)
+
+
+def peak_memory(fn):
+    """Run ``fn``; return (its exception, seconds, peak bytes NumPy and Python allocated)."""
+    import time
+    import tracemalloc
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        fn()
+        error = None
+    except Exception as e:  # noqa: BLE001 - returned for the test to check
+        error = e
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return error, seconds, peak
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_dims_whose_product_is_2_to_the_64_are_refused(tmp_path, gz):
+    path = tmp_path / ("x.gz" if gz else "x")
+    header = struct.pack(">BBBB", 0, 0, 0x08, 4) + struct.pack(">IIII", *[1 << 16] * 4)
+    path.write_bytes(gzip.compress(header) if gz else header)
+    with pytest.raises(IDXError, match="18446744073709551616 bytes"):
+        read_idx(path)
+
+
+def test_gzip_bomb_is_refused_from_its_header_in_milliseconds(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    gzip_of_zeros(path, struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">III", 1 << 31, 28, 28), 64)
+    error, seconds, peak = peak_memory(lambda: read_idx(path))
+    assert isinstance(error, IDXError) and "more than a" in str(error) and "gzip file can hold" in str(error)
+    assert seconds < 0.1 and peak < (1 << 20)  # before: all 64 MiB inflated, then refused
+
+
+def test_gzip_is_inflated_only_up_to_what_its_header_promises(tmp_path):
+    path = tmp_path / "labels.gz"
+    gzip_of_zeros(path, struct.pack(">BBBB", 0, 0, 0x08, 1) + struct.pack(">I", 1000), 32)
+    error, _, peak = peak_memory(lambda: read_idx(path))
+    assert isinstance(error, IDXError) and "has trailing bytes" in str(error)
+    assert peak < 4 << 20  # before: 32 MiB inflated to find 1,000 bytes and a long tail
+
+
+def test_mnist_checks_both_headers_before_reading_any_data(tmp_path):
+    write_mnist_dir(tmp_path)
+    # A valid image file of 60,000 images (47 MB inflated) beside the 12 labels written above.
+    gzip_of_zeros(tmp_path / "train-images-idx3-ubyte.gz",
+                  struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">III", 60000, 28, 28), 0)
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "ab") as f:
+        f.write(bytes(60000 * 28 * 28))
+    error, _, peak = peak_memory(lambda: MNIST(tmp_path))
+    assert isinstance(error, IDXError) and "has 12 labels but" in str(error)
+    assert peak < 4 << 20  # before: the 47 MB of images were read first
+
+
+def test_an_empty_split_is_refused(tmp_path):
+    write_mnist_dir(tmp_path)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(0, np.uint8))
+    with pytest.raises(IDXError, match="t10k-images-idx3-ubyte.gz holds no images"):
+        MNIST(tmp_path, train=False)
+
+
+# --- files in the download folder are checked against their published checksums ---------------
+
+def test_a_wrong_file_in_the_download_folder_is_refused_with_how_to_refetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path))
+    write_mnist_dir(tmp_path / "MNIST")  # well-formed, right shapes, but not MNIST
+    with pytest.raises(IDXError) as info:
+        MNIST(train=False)
+    message = str(info.value)
+    assert str(tmp_path / "MNIST" / "t10k-images-idx3-ubyte.gz") in message
+    assert "not the published MNIST file" in message and "md5:9fb629c4189551a2d022fa330f9573f3" in message
+    assert "Delete it and fetch it again with download=True" in message
+
+
+def test_a_files_own_directory_is_used_as_it_is(tmp_path):
+    write_mnist_dir(tmp_path)  # the user's own files, not a download: no published checksum applies
+    assert len(MNIST(tmp_path, train=False)) == 5
+
+
+def test_a_verified_file_is_remembered_until_it_changes(tmp_path, monkeypatch):
+    import os
+
+    from minigrad.datasets import download
+    write_mnist_dir(tmp_path / "MNIST")
+    publish(monkeypatch, MNIST, tmp_path / "MNIST")
+    hashed = []
+    real_new = download.hashlib.new
+    monkeypatch.setattr(download.hashlib, "new", lambda *a, **k: hashed.append(a[0]) or real_new(*a, **k))
+    MNIST(tmp_path, train=False)
+    assert len(hashed) == 2  # images and labels, the first time only
+    MNIST(tmp_path, train=False)
+    assert len(hashed) == 2
+    labels = tmp_path / "MNIST" / "t10k-labels-idx1-ubyte.gz"
+    assert (tmp_path / "MNIST" / ".t10k-labels-idx1-ubyte.gz.verified").is_file()
+    data = bytearray(labels.read_bytes())
+    data[-9] ^= 1  # same size, different content (inside the gzip trailer's CRC)
+    labels.write_bytes(bytes(data))
+    os.utime(labels, ns=(labels.stat().st_atime_ns, labels.stat().st_mtime_ns + 1_000_000))
+    with pytest.raises(IDXError, match="t10k-labels-idx1-ubyte.gz: not the published MNIST file"):
+        MNIST(tmp_path, train=False)
+    assert len(hashed) == 3

@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -20,15 +21,33 @@ FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 
 class Server:
     """Serves ``files[path] = bytes``; 404 otherwise. ``truncate`` paths send half the
-    body after announcing all of it, then close. Every request path is logged."""
+    body after announcing all of it, then close. ``trickle[path] = "body"`` (or ``"headers"``)
+    sends that part one byte every 0.1 s, stopping when the client leaves or after 15 s.
+    Every request path is logged."""
 
     def __init__(self):
-        self.files, self.truncate, self.requests = {}, set(), []
+        self.files, self.truncate, self.trickle, self.requests = {}, set(), {}, []
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            def slowly(self, data):
+                for i in range(min(len(data), 150)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+
             def do_GET(self):
                 server.requests.append(self.path)
+                where = server.trickle.get(self.path)
+                if where is not None:
+                    body = server.files[self.path]
+                    head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                    try:
+                        self.slowly(head) if where == "headers" else self.wfile.write(head)
+                        self.slowly(body)
+                    except OSError:
+                        pass  # the client gave up, as it should
+                    return
                 body = server.files.get(self.path)
                 if body is None:
                     self.send_error(404, "Not Found")
@@ -83,6 +102,11 @@ def leftovers(folder):
     return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
 
 
+def with_stamps(names):
+    """``names`` and the stamp each verified download leaves beside its file."""
+    return sorted([*names, *(f".{n}.verified" for n in names)])
+
+
 def test_download_success_then_loads(server, mnist_files, tmp_path, monkeypatch):
     blobs, resources, arrays = mnist_files
     for name, blob in blobs.items():
@@ -93,7 +117,7 @@ def test_download_success_then_loads(server, mnist_files, tmp_path, monkeypatch)
     ds = MNIST(cache, train=False, download=True)
     assert ds.root == cache / "MNIST"
     np.testing.assert_array_equal(ds.data, arrays[2])
-    assert leftovers(cache / "MNIST") == sorted(FILES)       # no .part files left behind
+    assert leftovers(cache / "MNIST") == with_stamps(FILES)   # no temporary files left behind
     assert sorted(server.requests) == sorted(f"/m1/{n}" for n in FILES)
 
 
@@ -129,7 +153,7 @@ def test_first_mirror_404_second_succeeds(server, mnist_files, tmp_path):
                          quiet=True)
     assert path == dest / name and path.read_bytes() == blobs[name]
     assert server.requests == [f"/gone/{name}", f"/good/{name}"]
-    assert leftovers(dest) == [name]
+    assert leftovers(dest) == with_stamps([name])
 
 
 def test_truncated_transfer_is_an_error_and_leaves_nothing(server, mnist_files, tmp_path):
@@ -176,7 +200,7 @@ def test_mnist_download_failure_keeps_earlier_good_files_only(server, mnist_file
     with pytest.raises(DownloadError, match="t10k-images-idx3-ubyte.gz"):
         MNIST(cache, download=True)
     # Verified files stay (a retry skips them); the failed one left nothing behind.
-    assert leftovers(cache / "MNIST") == sorted(FILES[:2])
+    assert leftovers(cache / "MNIST") == with_stamps(FILES[:2])
     for name in FILES[2:]:
         server.files[f"/m1/{name}"] = blobs[name]
     server.requests.clear()
@@ -217,4 +241,23 @@ def test_cli_downloads_into_cache_or_fails_in_one_line(server, mnist_files, tmp_
     captured = capsys.readouterr()
     assert f"Downloading {server.url}/m1/t10k-labels-idx1-ubyte.gz" in captured.err
     assert "6 train / 4 held-out images" in captured.out
-    assert leftovers(tmp_path / "cache" / "MNIST") == sorted(FILES)
+    assert leftovers(tmp_path / "cache" / "MNIST") == with_stamps(FILES)
+
+
+@pytest.mark.parametrize("where", ["body", "headers"])
+def test_a_mirror_that_trickles_is_abandoned_at_the_deadline(server, mnist_files, tmp_path, where):
+    blobs, resources, _ = mnist_files
+    name, checksum = resources[0]
+    server.files[f"/slow/{name}"] = server.files[f"/good/{name}"] = blobs[name]
+    server.trickle[f"/slow/{name}"] = where  # a byte every 0.1 s: no single read ever times out
+    dest = tmp_path / "cache"
+    start = time.monotonic()
+    path = download_file(name, [server.url + "/slow/", server.url + "/good/"], checksum, dest,
+                         quiet=True, timeout=5, deadline=1.0)
+    assert time.monotonic() - start < 3  # before: until the server stopped (15 s here, forever in life)
+    assert path.read_bytes() == blobs[name] and server.requests == [f"/slow/{name}", f"/good/{name}"]
+    assert leftovers(dest) == with_stamps([name])
+    with pytest.raises(DownloadError, match=rf"/slow/{name}: too slow: \d+ bytes in the 1 s allowed"):
+        download_file(name, [server.url + "/slow/"], checksum, tmp_path / "other", quiet=True,
+                      timeout=5, deadline=1.0)
+    assert leftovers(tmp_path / "other") == []

@@ -5,9 +5,9 @@
 >>> full = MNIST("~/data", download=True)           # doctest: +SKIP
 """
 
-from .download import DownloadError, cache_dir, download_file
-from .idx import IDXError, read_idx, write_idx
+from .download import DownloadError, cache_dir, download_file, verify_file
+from .idx import IDXError, read_idx, read_idx_header, write_idx
 from .mnist import MNIST, FashionMNIST, MNISTSample, Normalize
 
-__all__ = ["MNIST", "FashionMNIST", "MNISTSample", "Normalize", "read_idx", "write_idx", "IDXError",
-           "download_file", "DownloadError", "cache_dir"]
+__all__ = ["MNIST", "FashionMNIST", "MNISTSample", "Normalize", "read_idx", "read_idx_header",
+           "write_idx", "IDXError", "download_file", "verify_file", "DownloadError", "cache_dir"]

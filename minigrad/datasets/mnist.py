@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 
 from ..data import Dataset
-from .download import cache_dir, download_file
-from .idx import IDXError, read_idx
+from .download import cache_dir, download_file, verify_file
+from .idx import IDXError, read_idx, read_idx_header
 
 __all__ = ["MNIST", "FashionMNIST", "MNISTSample", "Normalize"]
 
@@ -79,18 +79,24 @@ class _ImageDataset(Dataset):
         return f"{type(self).__name__}({self.split}, {len(self)} images)"
 
 
-def _check_pair(images: np.ndarray, labels: np.ndarray, image_file: str, label_file: str,
-                num_classes: int) -> None:
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+def _check_pair(images: tuple, labels: tuple, image_file: str, label_file: str) -> None:
+    """Check the (dtype, shape) of a split's images and labels: from the headers, before the data."""
+    (image_dtype, image_shape), (label_dtype, label_shape) = images, labels
+    if image_dtype != np.uint8 or len(image_shape) != 3 or tuple(image_shape[1:]) != (28, 28):
         raise IDXError(f"{image_file}: expected uint8 images of shape (N, 28, 28), "
-                       f"got {images.dtype.name} {images.shape}")
-    if labels.dtype != np.uint8 or labels.ndim != 1:
+                       f"got {np.dtype(image_dtype).name} {tuple(image_shape)}")
+    if label_dtype != np.uint8 or len(label_shape) != 1:
         raise IDXError(f"{label_file}: expected a 1-d uint8 array of labels, "
-                       f"got {labels.dtype.name} {labels.shape}")
-    if len(labels) != len(images):
-        raise IDXError(f"{label_file} has {len(labels)} labels but {image_file} has "
-                       f"{len(images)} images")
-    if len(labels) and labels.max() >= num_classes:
+                       f"got {np.dtype(label_dtype).name} {tuple(label_shape)}")
+    if label_shape[0] != image_shape[0]:
+        raise IDXError(f"{label_file} has {label_shape[0]} labels but {image_file} has "
+                       f"{image_shape[0]} images")
+    if image_shape[0] == 0:
+        raise IDXError(f"{image_file} holds no images; a data set needs at least one")
+
+
+def _check_labels(labels: np.ndarray, label_file: str, num_classes: int) -> None:
+    if labels.max() >= num_classes:
         raise IDXError(f"{label_file}: label {labels.max()} is not a class in 0..{num_classes - 1}")
 
 
@@ -139,8 +145,11 @@ class MNIST(_ImageDataset):
         prefix = "train" if train else "t10k"
         image_file = self._file(folder, f"{prefix}-images-idx3-ubyte")
         label_file = self._file(folder, f"{prefix}-labels-idx1-ubyte")
+        if folder == root / self.name:  # the folder download=True fills: check what was fetched
+            self.verify(image_file, label_file)
+        _check_pair(read_idx_header(image_file), read_idx_header(label_file), image_file, label_file)
         images, labels = read_idx(image_file), read_idx(label_file)
-        _check_pair(images, labels, image_file, label_file, len(self.classes))
+        _check_labels(labels, label_file, len(self.classes))
         self.root = folder
         super().__init__(images, labels, transform)
 
@@ -171,6 +180,20 @@ class MNIST(_ImageDataset):
         return (f"{cls.name} files not found in {root} (nor in {root / cls.name} or "
                 f"{root / cls.name / 'raw'}); it needs {files}. Put them there, or pass "
                 f"download=True to fetch them")
+
+    @classmethod
+    def verify(cls, *files: str) -> None:
+        """Check downloaded files against their published checksums (remembered once verified).
+
+        Only the ``.gz`` files of ``resources`` have one; an uncompressed file is not checked.
+        """
+        checksums = dict(cls.resources)
+        for file in files:
+            checksum = checksums.get(Path(file).name)
+            if checksum is not None and not verify_file(file, checksum):
+                raise IDXError(f"{file}: not the published {cls.name} file (its checksum should be "
+                               f"{checksum}): damaged, or another data set's. Delete it and fetch it "
+                               f"again with download=True (on the command line, --download)")
 
     @classmethod
     def download(cls, folder: str | os.PathLike, quiet: bool = False) -> Path:
@@ -226,6 +249,7 @@ class MNISTSample(_ImageDataset):
         path = resources.files(__package__) / "_data" / self.FILE
         with resources.as_file(path) as p, np.load(p, allow_pickle=False) as npz:
             images, labels = npz[f"{self.split}_images"], npz[f"{self.split}_labels"]
-        _check_pair(images, labels, str(path), str(path), len(self.classes))
+        _check_pair((images.dtype, images.shape), (labels.dtype, labels.shape), str(path), str(path))
+        _check_labels(labels, str(path), len(self.classes))
         self.root = None
         super().__init__(images, labels, transform)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from .. import backend
 from ..tensor import Tensor
@@ -120,6 +121,9 @@ class Module:
 
         With ``strict`` every name must match both ways; every problem is listed in one error.
         """
+        if not isinstance(state_dict, Mapping):
+            raise RuntimeError(f"load_state_dict: expected a dict of name -> Tensor, as state_dict() "
+                               f"gives, got a {type(state_dict).__name__}")
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -127,11 +131,14 @@ class Module:
         for name, p in own.items():
             if name in state_dict:
                 value = state_dict[name]
-                shape = tuple(value.shape)
-                if shape != p.shape:
-                    wrong.append(f"{name}: checkpoint has shape {shape}, model has {p.shape}")
+                dtype = getattr(value, "dtype", None)
+                if getattr(dtype, "kind", "-") not in "biuf" or not hasattr(value, "shape"):
+                    held = f" of {dtype}" if dtype is not None else ""
+                    wrong.append(f"{name}: expected a Tensor of numbers, got a {type(value).__name__}{held}")
+                elif tuple(value.shape) != p.shape:
+                    wrong.append(f"{name}: checkpoint has shape {tuple(value.shape)}, model has {p.shape}")
         problems = wrong + ([f"missing keys: {', '.join(missing)}"] if strict and missing else []) \
-            + ([f"unexpected keys: {', '.join(unexpected)}"] if strict and unexpected else [])
+            + ([f"unexpected keys: {', '.join(map(str, unexpected))}"] if strict and unexpected else [])
         if problems:
             raise RuntimeError(f"load_state_dict: the state dict does not fit {type(self).__name__}:\n  "
                                + "\n  ".join(problems))
