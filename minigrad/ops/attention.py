@@ -1,0 +1,121 @@
+"""Scaled dot-product attention as one op: scores, masked softmax, dropout and the weighted sum."""
+import math
+
+from ..autograd import Function, sum_to
+from ..backend import device_of, get_array_module, to_device
+
+
+class ScaledDotProductAttention(Function):
+    """O = softmax(Q @ K^T * scale + mask) @ V, batched over the leading axes.
+
+    Shapes: Q (*, L, E), K (*, S, E), V (*, S, Ev), O and G (*, L, Ev); the leading axes
+    broadcast (NumPy rules), as do those of the mask (*, L, S). scale = 1 / sqrt(E) unless given.
+        S  = Q @ K^T * scale  (+ mask)       a bool mask puts -inf where it is False
+        P  = softmax(S)  along the keys      a row that is all -inf gives P = 0 (as PyTorch)
+        O  = (P * D) @ V                     D = keep / (1 - p), keep ~ Bernoulli(1 - p);
+                                             D = 1 without dropout
+        dV = (P * D)^T @ G
+        dP = (G @ V^T) * D
+        dS = P * (dP - rowsum(dP * P))       softmax's backward, row by row
+        dQ = dS @ K * scale,   dK = dS^T @ Q * scale,   dmask = dS   (a float mask only)
+    Each gradient is summed back to its input's shape over the broadcast axes (``sum_to``).
+    The max of each row is subtracted before exp (softmax is unchanged, exp cannot overflow);
+    a fully masked row's max is -inf, so it is shifted by 0 and divided by 1 instead, which
+    leaves its zeros rather than 0/0. Only P (and D) are saved: S and exp(S) are not needed.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, dropout_p, is_causal, scale):
+        xp = get_array_module(q)
+        s = (q @ k.swapaxes(-1, -2)) * scale
+        if is_causal:  # query i sees keys 0..i (top left aligned, as PyTorch)
+            mask = xp.tril(xp.ones(s.shape[-2:], dtype=bool))
+        if mask is not None:
+            s = xp.where(mask, s, -xp.inf) if mask.dtype == bool else s + mask.astype(s.dtype, copy=False)
+        m = s.max(axis=-1, keepdims=True)
+        e = xp.exp(s - xp.where(m == -xp.inf, 0, m))
+        z = e.sum(axis=-1, keepdims=True)
+        p = e / xp.where(z == 0, 1, z)
+        d = _dropout_scale(p, dropout_p) if dropout_p > 0 else None
+        ctx.save_for_backward(q, k, v, p, d)
+        ctx.scale, ctx.mask_shape = scale, None if mask is None or is_causal else mask.shape
+        return (p if d is None else p * d) @ v
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        q, k, v, p, d = ctx.saved_tensors
+        needs_q, needs_k, needs_v, needs_mask = ctx.needs_input_grad[:4]
+        g, scale = grad_output, ctx.scale
+        dq = dk = dv = dmask = None
+        if needs_v:
+            dv = sum_to((p if d is None else p * d).swapaxes(-1, -2) @ g, v.shape)
+        if needs_q or needs_k or needs_mask:
+            dp = g @ v.swapaxes(-1, -2)
+            if d is not None:
+                dp *= d
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            if needs_q:
+                dq = sum_to((ds @ k) * scale, q.shape)
+            if needs_k:
+                dk = sum_to((ds.swapaxes(-1, -2) @ q) * scale, k.shape)
+            if needs_mask:
+                dmask = sum_to(ds, ctx.mask_shape)
+        return dq, dk, dv, dmask, None, None, None
+
+
+def _dropout_scale(p, dropout_p):
+    """D = keep / (1 - p) with keep = (u >= p), u uniform on [0, 1) from minigrad's generator.
+
+    Drawn on the host and then moved, as ``minigrad.randn`` does, so ``manual_seed`` gives the
+    same mask on the CPU and on a GPU.
+    """
+    from ..factories import default_generator
+
+    keep = default_generator().random(p.shape) >= dropout_p
+    return to_device((keep / (1 - dropout_p)).astype(p.dtype), device_of(p))
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None):
+    """softmax(query @ key^T * scale + mask) @ value, as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    ``attn_mask`` is a bool tensor (True: the query may attend to that key) or a float tensor
+    added to the scores; it broadcasts to (*, L, S). ``is_causal`` lets query i see keys 0..i
+    and excludes ``attn_mask``. ``dropout_p`` drops attention weights at that rate and scales
+    the rest by 1 / (1 - dropout_p) whenever it is above 0, in training or not, as PyTorch's
+    function does (a module passes 0.0 in eval mode). See ``ScaledDotProductAttention``.
+    """
+    name = "scaled_dot_product_attention"
+    for what, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 2:
+            raise ValueError(f"{name}: {what} needs at least 2 axes (*, length, features), got shape {t.shape}")
+    if not query.dtype == key.dtype == value.dtype or query.dtype.kind != "f":
+        raise TypeError(f"{name}: query, key and value must share one floating dtype, got "
+                        f"{query.dtype}, {key.dtype} and {value.dtype}; convert with .float() or .double()")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"{name}: shapes do not fit: query {query.shape}, key {key.shape}, value "
+                         f"{value.shape} (Expect: query.shape[-1] == key.shape[-1] and "
+                         "key.shape[-2] == value.shape[-2])")
+    _check_batch_axes(name, query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    if attn_mask is not None:
+        if is_causal:
+            raise ValueError(f"{name}: pass either attn_mask or is_causal=True, not both; "
+                             "for a causal mask combined with another, build the combined mask")
+        if attn_mask.dtype != bool and attn_mask.dtype.kind != "f":
+            raise TypeError(f"{name}: attn_mask must be bool (True = attend) or floating (added to "
+                            f"the scores), got {attn_mask.dtype}")
+        _check_batch_axes(name, query.shape[:-1] + key.shape[-2:-1], attn_mask.shape,
+                          what="the scores (*, L, S) and attn_mask")
+    if not 0 <= dropout_p < 1:
+        raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p}")
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    return ScaledDotProductAttention.apply(query, key, value, attn_mask, dropout_p, is_causal, scale)
+
+
+def _check_batch_axes(name, *shapes, what="query, key and value"):
+    """Raise unless ``shapes`` broadcast together (NumPy rules, aligned at the right)."""
+    for axis in range(1, max(len(s) for s in shapes) + 1):
+        sizes = {s[-axis] for s in shapes if len(s) >= axis} - {1}
+        if len(sizes) > 1:
+            raise ValueError(f"{name}: the shapes of {what} do not broadcast: "
+                             f"{', '.join(str(tuple(s)) for s in shapes)}")
