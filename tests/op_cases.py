@@ -90,13 +90,13 @@ def indices(shape, n):
     return lambda rng: rng.integers(0, n, shape)
 
 
-def _layer_norm(x, ndim, w=None, b=None, eps=1e-5):
+def layer_norm_reference(x, ndim, w=None, b=None, eps=1e-5):
     axes = tuple(range(x.ndim - ndim, x.ndim))
     y = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + eps)
     return (y if w is None else y * w) + (0 if b is None else b)
 
 
-def _attention(q, k, v, mask=None, scale=None, keep=None, p=0.0):
+def attention_reference(q, k, v, mask=None, scale=None, keep=None, p=0.0):
     """softmax(q k^T scale + mask) v; a row with no visible key gives zeros, as PyTorch."""
     s = q @ k.swapaxes(-1, -2) * (1 / np.sqrt(q.shape[-1]) if scale is None else scale)
     if mask is not None:
@@ -226,31 +226,31 @@ CASES = [
          [lambda rng: np.array([[1, 0, 1], [3, 1, 0]]), normal(4, 2)], lambda i, w: w[i],
          torch=lambda i, w: _tF().embedding(i, w, padding_idx=1), gradcheck=False),  # row 1's gradient is 0 by design
     Case("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), [normal(2, 3, 4), normal(4), normal(4)],
-         lambda x, w, b: _layer_norm(x, 1, w, b), torch=lambda x, w, b: _tF().layer_norm(x, (4,), w, b)),
+         lambda x, w, b: layer_norm_reference(x, 1, w, b), torch=lambda x, w, b: _tF().layer_norm(x, (4,), w, b)),
     Case("layer_norm_2d_weight_only", lambda x, w: F.layer_norm(x, (3, 4), w, eps=1e-3),
-         [normal(2, 3, 4), normal(3, 4)], lambda x, w: _layer_norm(x, 2, w, eps=1e-3),
+         [normal(2, 3, 4), normal(3, 4)], lambda x, w: layer_norm_reference(x, 2, w, eps=1e-3),
          torch=lambda x, w: _tF().layer_norm(x, (3, 4), w, eps=1e-3)),
-    Case("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,)), [normal(3, 5)], lambda x: _layer_norm(x, 1),
+    Case("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,)), [normal(3, 5)], lambda x: layer_norm_reference(x, 1),
          torch=lambda x: _tF().layer_norm(x, (5,))),
     Case("sdpa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
-         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 6)], _attention,
+         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 6)], attention_reference,
          torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v)),
     Case("sdpa_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
          [normal(2, 2, 4, 3), normal(2, 2, 4, 3), normal(2, 2, 4, 3)],
-         lambda q, k, v: _attention(q, k, v, np.tril(np.ones((4, 4), bool))),
+         lambda q, k, v: attention_reference(q, k, v, np.tril(np.ones((4, 4), bool))),
          torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v, is_causal=True)),
     Case("sdpa_bool_mask_broadcast", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, _mask_on(q, MASK)),
-         [normal(2, 2, 3, 4), normal(2, 2, 5, 4), normal(2, 2, 5, 3)], lambda q, k, v: _attention(q, k, v, MASK),
+         [normal(2, 2, 3, 4), normal(2, 2, 5, 4), normal(2, 2, 5, 3)], lambda q, k, v: attention_reference(q, k, v, MASK),
          torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v, _torch().tensor(MASK))),
     Case("sdpa_float_mask", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m),
-         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3), normal(3, 5)], _attention,
+         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3), normal(3, 5)], attention_reference,
          torch=lambda q, k, v, m: _tF().scaled_dot_product_attention(q, k, v, m)),
     Case("sdpa_batch_broadcast_scale", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.7),
-         [normal(2, 1, 3, 4), normal(1, 2, 5, 4), normal(2, 2, 5, 3)], lambda q, k, v: _attention(q, k, v, scale=0.7),
+         [normal(2, 1, 3, 4), normal(1, 2, 5, 4), normal(2, 2, 5, 3)], lambda q, k, v: attention_reference(q, k, v, scale=0.7),
          torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v, scale=0.7)),
     Case("sdpa_dropout", lambda q, k, v: _seeded(7, lambda: F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)),
          [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3)],
-         lambda q, k, v: _attention(q, k, v, keep=_keep(7, 0.4, (2, 3, 5)), p=0.4)),  # PyTorch's draws differ
+         lambda q, k, v: attention_reference(q, k, v, keep=_keep(7, 0.4, (2, 3, 5)), p=0.4)),  # PyTorch's draws differ
 
     # -- losses (ops/losses.py) --
     Case("cross_entropy_mean", lambda z, y: F.cross_entropy(z, y), [normal(6, 4), labels(6, 4)],

@@ -19,7 +19,7 @@ def attention_from_primitives(query: Tensor, key: Tensor, value: Tensor, attn_ma
                               is_causal: bool = False, scale: float | None = None) -> Tensor:
     """softmax(query @ key^T * scale + mask) @ value from matmul, add and softmax.
 
-    Shapes: query (*, L, E), key (*, S, E), value (*, S, Ev) -> (*, L, Ev). ``attn_mask`` is a
+    Shapes: query (*, L, E), key (*, M, E), value (*, M, Ev) -> (*, L, Ev). ``attn_mask`` is a
     bool tensor (True: may attend) or a float tensor added to the scores; ``is_causal`` lets
     query i see keys 0..i only.
 
@@ -28,7 +28,7 @@ def attention_from_primitives(query: Tensor, key: Tensor, value: Tensor, attn_ma
     fused op (like PyTorch's) returns zeros.
     """
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query @ key.transpose(-2, -1)) * scale              # (*, L, S): how well each query fits each key
+    scores = (query @ key.transpose(-2, -1)) * scale              # (*, L, M): how well each query fits each key
     if is_causal:
         xp = get_array_module(scores.data)
         attn_mask = Tensor(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))

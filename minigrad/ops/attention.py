@@ -8,8 +8,9 @@ from ..backend import device_of, get_array_module, to_device
 class ScaledDotProductAttention(Function):
     """O = softmax(Q @ K^T * scale + mask) @ V, batched over the leading axes.
 
-    Shapes: Q (*, L, E), K (*, S, E), V (*, S, Ev), O and G (*, L, Ev); the leading axes
-    broadcast (NumPy rules), as do those of the mask (*, L, S). scale = 1 / sqrt(E) unless given.
+    Shapes: Q (*, L, E) for L queries, K (*, M, E) and V (*, M, Ev) for M keys, O and G
+    (*, L, Ev); the leading axes broadcast (NumPy rules), and the mask broadcasts to the shape
+    of the scores S, (*, L, M). scale = 1 / sqrt(E) unless given.
         S  = Q @ K^T * scale  (+ mask)       a bool mask puts -inf where it is False
         P  = softmax(S)  along the keys      a row that is all -inf gives P = 0 (as PyTorch)
         O  = (P * D) @ V                     D = keep / (1 - p), keep ~ Bernoulli(1 - p);
@@ -21,7 +22,7 @@ class ScaledDotProductAttention(Function):
     Each gradient is summed back to its input's shape over the broadcast axes (``sum_to``).
     The max of each row is subtracted before exp (softmax is unchanged, exp cannot overflow);
     a fully masked row's max is -inf, so it is shifted by 0 and divided by 1 instead, which
-    leaves its zeros rather than 0/0. Only P (and D) are saved: S and exp(S) are not needed.
+    leaves its zeros rather than 0/0. Saved: Q, K, V, P and D (S and exp(S) are not needed).
     """
 
     @staticmethod
@@ -80,7 +81,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     """softmax(query @ key^T * scale + mask) @ value, as ``torch.nn.functional.scaled_dot_product_attention``.
 
     ``attn_mask`` is a bool tensor (True: the query may attend to that key) or a float tensor
-    added to the scores; it broadcasts to (*, L, S). ``is_causal`` lets query i see keys 0..i
+    added to the scores; it broadcasts to (*, L, M), L queries and M keys. ``is_causal`` lets query i see keys 0..i
     and excludes ``attn_mask``. ``dropout_p`` drops attention weights at that rate and scales
     the rest by 1 / (1 - dropout_p) whenever it is above 0, in training or not, as PyTorch's
     function does (a module passes 0.0 in eval mode). See ``ScaledDotProductAttention``.
@@ -96,7 +97,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         raise ValueError(f"{name}: shapes do not fit: query {query.shape}, key {key.shape}, value "
                          f"{value.shape} (Expect: query.shape[-1] == key.shape[-1] and "
                          "key.shape[-2] == value.shape[-2])")
-    _check_batch_axes(name, query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    batch = _broadcast_shape(name, query.shape[:-2], key.shape[:-2])
+    _broadcast_shape(name, batch, value.shape[:-2])
     if attn_mask is not None:
         if is_causal:
             raise ValueError(f"{name}: pass either attn_mask or is_causal=True, not both; "
@@ -104,18 +106,23 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         if attn_mask.dtype != bool and attn_mask.dtype.kind != "f":
             raise TypeError(f"{name}: attn_mask must be bool (True = attend) or floating (added to "
                             f"the scores), got {attn_mask.dtype}")
-        _check_batch_axes(name, query.shape[:-1] + key.shape[-2:-1], attn_mask.shape,
-                          what="the scores (*, L, S) and attn_mask")
+        weights = batch + (query.shape[-2], key.shape[-2])
+        if _broadcast_shape(name, weights, attn_mask.shape, strict=False) != weights:
+            raise ValueError(f"{name}: attn_mask of shape {attn_mask.shape} does not broadcast to the "
+                             f"attention weights' shape {weights} (*, queries, keys)")
     if not 0 <= dropout_p < 1:
         raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p}")
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     return ScaledDotProductAttention.apply(query, key, value, attn_mask, dropout_p, is_causal, scale)
 
 
-def _check_batch_axes(name, *shapes, what="query, key and value"):
-    """Raise unless ``shapes`` broadcast together (NumPy rules, aligned at the right)."""
-    for axis in range(1, max(len(s) for s in shapes) + 1):
-        sizes = {s[-axis] for s in shapes if len(s) >= axis} - {1}
-        if len(sizes) > 1:
-            raise ValueError(f"{name}: the shapes of {what} do not broadcast: "
-                             f"{', '.join(str(tuple(s)) for s in shapes)}")
+def _broadcast_shape(name, a, b, strict=True):
+    """The shape that ``a`` and ``b`` broadcast to (NumPy rules); None, or an error if ``strict``,
+    when they do not broadcast."""
+    a, b = (1,) * (len(b) - len(a)) + tuple(a), (1,) * (len(a) - len(b)) + tuple(b)
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        if not strict:
+            return None
+        raise ValueError(f"{name}: the leading (batch) axes of query, key and value do not broadcast: "
+                         f"{a} and {b}")
+    return tuple(max(x, y) for x, y in zip(a, b))
