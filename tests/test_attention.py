@@ -131,11 +131,12 @@ def test_fully_masked_row_gives_zeros_and_no_gradient_as_pytorch():
     assert np.isnan(prim.data[:, 1]).all() and np.isfinite(prim.data[:, [0, 2]]).all()
 
 
-def test_float32_stays_float32_with_a_float64_mask():
+def test_float32_stays_float32_with_a_float64_mask_or_scale():
     q = minigrad.randn(2, 3, 4)
     mask = minigrad.zeros(3, 3, dtype=minigrad.float64)
     assert sdpa(q, q, q, attn_mask=mask).dtype == minigrad.float32
     assert sdpa(q, q, q, is_causal=True).dtype == minigrad.float32
+    assert sdpa(q, q, q, scale=np.float64(0.5)).dtype == minigrad.float32
 
 
 def test_only_the_inputs_that_need_a_gradient_get_one():
