@@ -114,9 +114,10 @@ def attention_inputs(draw, max_side: int = 4, masks=("none", "causal", "bool", "
     """(query, key, value, kwargs) for ``scaled_dot_product_attention(query, key, value, **kwargs)``.
 
     query (*, L, E), key (*, M, E), value (*, M, Ev) for L queries and M keys, with leading
-    axes that broadcast together; kwargs may hold ``is_causal=True``, a bool ``attn_mask`` (rows with no True included: the
-    fully masked query), a float ``attn_mask`` that requires a gradient, each of a shape that
-    broadcasts to the attention weights' (*, L, M) (* from query and key), and a ``scale``.
+    axes that broadcast together; kwargs may hold ``is_causal=True``, a bool ``attn_mask``
+    (rows with no True included: the fully masked query), a float ``attn_mask`` that requires
+    a gradient, each of a shape that broadcasts to the attention weights' (*, L, M) (* from
+    query and key), and a ``scale``.
     """
     batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=2, max_side=3))
     L, M, E, Ev = (draw(st.integers(1, max_side)) for _ in range(4))
