@@ -6,7 +6,7 @@ from ..backend import get_array_module
 class LayerNorm(Function):
     """y = xhat * w + b,  xhat = (x - mean) / sqrt(var + eps), over the last ``ndim`` axes.
 
-    Shapes: x and G (*, *normalized_shape), w and b normalized_shape (either may be None).
+    Shapes: x and G (*) + normalized_shape, w and b normalized_shape (either may be None).
     mean and var (biased: divided by n, the number of normalised elements) are taken over the
     normalised axes, one pair per leading position; sigma = sqrt(var + eps).
         g  = G * w                                                  (g = G without a weight)
