@@ -133,8 +133,11 @@ def test_fully_masked_row_gives_zeros_and_no_gradient_as_pytorch():
 
 def test_float32_stays_float32_with_a_float64_mask_or_scale():
     q = minigrad.randn(2, 3, 4)
-    mask = minigrad.zeros(3, 3, dtype=minigrad.float64)
-    assert sdpa(q, q, q, attn_mask=mask).dtype == minigrad.float32
+    mask = minigrad.zeros(3, 3, dtype=minigrad.float64, requires_grad=True)
+    out = sdpa(q, q, q, attn_mask=mask)
+    assert out.dtype == minigrad.float32
+    out.sum().backward()
+    assert mask.grad.dtype == minigrad.float64  # each gradient in its input's dtype
     assert sdpa(q, q, q, is_causal=True).dtype == minigrad.float32
     assert sdpa(q, q, q, scale=np.float64(0.5)).dtype == minigrad.float32
 

@@ -45,7 +45,7 @@ class ScaledDotProductAttention(Function):
         p /= z
         d = _dropout_scale(p, dropout_p) if dropout_p > 0 else None
         ctx.save_for_backward(q, k, v, p, d)
-        ctx.scale, ctx.mask_shape = scale, None if mask is None or is_causal else mask.shape
+        ctx.scale, ctx.mask = scale, None if mask is None or is_causal else (mask.shape, mask.dtype)
         return (p if d is None else p * d) @ v
 
     @staticmethod
@@ -71,7 +71,8 @@ class ScaledDotProductAttention(Function):
                 dk *= scale
                 dk = sum_to(dk, k.shape)
             if needs_mask:
-                dmask = sum_to(ds, ctx.mask_shape)
+                shape, dtype = ctx.mask
+                dmask = sum_to(ds, shape).astype(dtype, copy=False)  # a float64 mask on float32 scores
         return dq, dk, dv, dmask, None, None, None
 
 
