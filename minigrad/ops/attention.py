@@ -27,8 +27,8 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, mask, dropout_p, is_causal, scale):
-        # Each step overwrites an array nothing needs again (S becomes P in place): a third
-        # less time at nanoGPT's sizes than with a new array per step (docs/benchmarks.md).
+        # In place where nothing needs the old values (S becomes P): no new (L, M) array per
+        # step, about 10% less time for causal attention at nanoGPT's sizes (docs/benchmarks.md).
         xp = get_array_module(q)
         s = q @ k.swapaxes(-1, -2)
         s *= scale
