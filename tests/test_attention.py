@@ -1,5 +1,8 @@
 """Scaled dot-product attention: the fused op against NumPy, central differences, the same
 attention built from primitive ops, and PyTorch; masks, fully masked rows, dropout, errors."""
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -221,3 +224,18 @@ def test_errors_say_what_is_wrong(make, kwargs, message):
 def test_type_errors_say_what_is_wrong(args, message):
     with pytest.raises(TypeError, match="scaled_dot_product_attention: .*" + message):
         sdpa(*args)
+
+
+def test_attention_benchmark_runs_and_its_variants_agree():
+    """benchmarks/attention.py: the variants compute the same thing; measures nothing."""
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    sys.path.insert(0, root)
+    try:
+        from benchmarks import attention
+    finally:
+        sys.path.remove(root)
+    variants = ["fused", "primitives"] + (["torch"] if attention.common.torch_or_none() else [])
+    for causal in (True, False):
+        assert attention.check_same_results(variants, causal) < 1e-4
+    row = attention.bench(True, variants, repeats=1, chunk=0.001)
+    assert all(row["ms"][v] > 0 for v in variants) and row["ratios"]["fused/primitives"] > 0
