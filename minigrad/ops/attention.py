@@ -13,7 +13,7 @@ class ScaledDotProductAttention(Function):
     of the scores S, (*, L, M). scale = 1 / sqrt(E) unless given.
         S  = Q @ K^T * scale  (+ mask)       a bool mask puts -inf where it is False
         P  = softmax(S)  along the keys      a row that is all -inf gives P = 0 (as PyTorch)
-        O  = (P * D) @ V                     D = keep / (1 - p), keep ~ Bernoulli(1 - p);
+        O  = (P * D) @ V                     D = keep / (1 - dropout_p), keep ~ Bernoulli(1 - dropout_p);
                                              D = 1 without dropout
         dV = (P * D)^T @ G
         dP = (G @ V^T) * D
@@ -76,16 +76,17 @@ class ScaledDotProductAttention(Function):
         return dq, dk, dv, dmask, None, None, None
 
 
-def _dropout_scale(p, dropout_p):
-    """D = keep / (1 - p) with keep = (u >= p), u uniform on [0, 1) from minigrad's generator.
+def _dropout_scale(weights, dropout_p):
+    """D = keep / (1 - dropout_p), keep = (u >= dropout_p) with u uniform on [0, 1) drawn from
+    minigrad's generator, one per attention weight.
 
     Drawn on the host and then moved, as ``minigrad.randn`` does, so ``manual_seed`` gives the
     same mask on the CPU and on a GPU.
     """
     from ..factories import default_generator
 
-    keep = default_generator().random(p.shape) >= dropout_p
-    return to_device((keep / (1 - dropout_p)).astype(p.dtype), device_of(p))
+    keep = default_generator().random(weights.shape) >= dropout_p
+    return to_device((keep / (1 - dropout_p)).astype(weights.dtype), device_of(weights))
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
