@@ -219,7 +219,8 @@ CASES = [
          lambda x, w, b: x @ w + b, torch=lambda x, w, b: _tF().linear(x, w.T, b)),
     # -- new layer cases go here --
 
-    # -- embedding, layer norm, attention (issue 13) (ops/embedding.py, ops/layer_norm.py, ops/attention.py) --
+    # -- embedding, layer norm, attention (issue 13) --
+    # (ops/embedding.py, ops/layer_norm.py, ops/attention.py)
     Case("embedding", lambda i, w: F.embedding(i, w), [indices((3, 4), 5), normal(5, 3)], lambda i, w: w[i],
          torch=lambda i, w: _tF().embedding(i, w)),
     Case("embedding_padding_idx", lambda i, w: F.embedding(i, w, padding_idx=1),
