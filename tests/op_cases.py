@@ -83,6 +83,60 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+# -- embedding, layer norm, attention (issue 13): inputs and NumPy references --
+
+def indices(shape, n):
+    """Integer indices in [0, n) of ``shape``: with more positions than n, some repeat."""
+    return lambda rng: rng.integers(0, n, shape)
+
+
+def layer_norm_reference(x, ndim, w=None, b=None, eps=1e-5):
+    axes = tuple(range(x.ndim - ndim, x.ndim))
+    y = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + eps)
+    return (y if w is None else y * w) + (0 if b is None else b)
+
+
+def attention_reference(q, k, v, mask=None, scale=None, keep=None, p=0.0):
+    """softmax(q k^T scale + mask) v; a row with no visible key gives zeros, as PyTorch."""
+    s = q @ k.swapaxes(-1, -2) * (1 / np.sqrt(q.shape[-1]) if scale is None else scale)
+    if mask is not None:
+        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+    e = np.exp(s - np.max(s, -1, keepdims=True, initial=-1e300))
+    z = e.sum(-1, keepdims=True)
+    w = e / np.where(z > 0, z, 1)
+    return (w if keep is None else w * keep / (1 - p)) @ v
+
+
+def _seeded(seed, fn):
+    """``fn()`` with minigrad's generator at ``seed``, restored afterwards: the same dropout mask
+    on every call (as gradcheck needs) without disturbing the draws of other tests."""
+    gen = minigrad.default_generator()
+    saved = gen.bit_generator.state
+    gen.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+    try:
+        return fn()
+    finally:
+        gen.bit_generator.state = saved
+
+
+def _keep(seed, p, shape):
+    """The keep mask that minigrad's dropout draws after ``_seeded(seed, ...)``: u >= p."""
+    return np.random.default_rng(seed).random(shape) >= p
+
+
+def _mask_on(t, mask):
+    """A constant bool mask on ``t``'s device, of ``t``'s array type: the engine refuses to mix
+    array types, and the CuPy check runs the cases on a recording subclass of ndarray."""
+    m = minigrad.tensor(mask, device=t.device)
+    if type(m.data) is not type(t.data):
+        m.data = m.data.view(type(t.data))
+    return m
+
+
+# Query 1 sees no key: the fully masked row, which gives zeros and zero gradients (PyTorch too).
+MASK = np.array([[True, False, True, True, False], [False] * 5, [True, True, False, False, True]])
+
+
 def _torch():
     import torch  # optional: only the parity test calls the torch forms, and it skips without torch
 
@@ -164,6 +218,42 @@ CASES = [
     Case("linear_3d", lambda x, w, b: F.linear(x, w, b), [normal(2, 5, 4), normal(4, 3), normal(3)],
          lambda x, w, b: x @ w + b, torch=lambda x, w, b: _tF().linear(x, w.T, b)),
     # -- new layer cases go here --
+
+    # -- embedding, layer norm, attention (issue 13) --
+    # (ops/embedding.py, ops/layer_norm.py, ops/attention.py)
+    Case("embedding", lambda i, w: F.embedding(i, w), [indices((3, 4), 5), normal(5, 3)], lambda i, w: w[i],
+         torch=lambda i, w: _tF().embedding(i, w)),
+    Case("embedding_padding_idx", lambda i, w: F.embedding(i, w, padding_idx=1),
+         [lambda rng: np.array([[1, 0, 1], [3, 1, 0]]), normal(4, 2)], lambda i, w: w[i],
+         torch=lambda i, w: _tF().embedding(i, w, padding_idx=1), gradcheck=False),  # row 1's gradient is 0 by design
+    Case("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), [normal(2, 3, 4), normal(4), normal(4)],
+         lambda x, w, b: layer_norm_reference(x, 1, w, b), torch=lambda x, w, b: _tF().layer_norm(x, (4,), w, b)),
+    Case("layer_norm_2d_weight_only", lambda x, w: F.layer_norm(x, (3, 4), w, eps=1e-3),
+         [normal(2, 3, 4), normal(3, 4)], lambda x, w: layer_norm_reference(x, 2, w, eps=1e-3),
+         torch=lambda x, w: _tF().layer_norm(x, (3, 4), w, eps=1e-3)),
+    Case("layer_norm_no_affine", lambda x: F.layer_norm(x, (5,)), [normal(3, 5)], lambda x: layer_norm_reference(x, 1),
+         torch=lambda x: _tF().layer_norm(x, (5,))),
+    Case("sdpa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 6)], attention_reference,
+         torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v)),
+    Case("sdpa_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+         [normal(2, 2, 4, 3), normal(2, 2, 4, 3), normal(2, 2, 4, 3)],
+         lambda q, k, v: attention_reference(q, k, v, np.tril(np.ones((4, 4), bool))),
+         torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v, is_causal=True)),
+    Case("sdpa_bool_mask_broadcast", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, _mask_on(q, MASK)),
+         [normal(2, 2, 3, 4), normal(2, 2, 5, 4), normal(2, 2, 5, 3)],
+         lambda q, k, v: attention_reference(q, k, v, MASK),
+         torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v, _torch().tensor(MASK))),
+    Case("sdpa_float_mask", lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m),
+         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3), normal(3, 5)], attention_reference,
+         torch=lambda q, k, v, m: _tF().scaled_dot_product_attention(q, k, v, m)),
+    Case("sdpa_batch_broadcast_scale", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.7),
+         [normal(2, 1, 3, 4), normal(1, 2, 5, 4), normal(2, 2, 5, 3)],
+         lambda q, k, v: attention_reference(q, k, v, scale=0.7),
+         torch=lambda q, k, v: _tF().scaled_dot_product_attention(q, k, v, scale=0.7)),
+    Case("sdpa_dropout", lambda q, k, v: _seeded(7, lambda: F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)),
+         [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3)],
+         lambda q, k, v: attention_reference(q, k, v, keep=_keep(7, 0.4, (2, 3, 5)), p=0.4)),  # PyTorch's draws differ
 
     # -- losses (ops/losses.py) --
     Case("cross_entropy_mean", lambda z, y: F.cross_entropy(z, y), [normal(6, 4), labels(6, 4)],

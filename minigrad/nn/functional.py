@@ -9,6 +9,9 @@ from ..autograd import Tensor
 from ..backend import is_cpu
 from ..ops import losses
 from ..ops.activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.embedding import embedding  # noqa: F401
+from ..ops.layer_norm import layer_norm  # noqa: F401
 from ..ops.linear import linear  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")

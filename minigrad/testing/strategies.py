@@ -101,5 +101,40 @@ def matmul_pairs(draw, max_side: int = 4):
     return draw(tensors(sa)), draw(tensors(sb))
 
 
+@st.composite
+def broadcast_shapes_into(draw, shape, min_dims: int = 1):
+    """Shapes that broadcast to ``shape`` without growing it: some trailing axes of ``shape``,
+    each kept or set to 1 (the shapes of a mask or a bias that NumPy stretches to ``shape``)."""
+    n = draw(st.integers(min(min_dims, len(shape)), len(shape)))
+    return tuple(draw(st.sampled_from([side, 1])) for side in shape[len(shape) - n:])
+
+
+@st.composite
+def attention_inputs(draw, max_side: int = 4, masks=("none", "causal", "bool", "float")):
+    """(query, key, value, kwargs) for ``scaled_dot_product_attention(query, key, value, **kwargs)``.
+
+    query (*, L, E), key (*, M, E), value (*, M, Ev) for L queries and M keys, with leading
+    axes that broadcast together; kwargs may hold ``is_causal=True``, a bool ``attn_mask``
+    (rows with no True included: the fully masked query), a float ``attn_mask`` that requires
+    a gradient, each of a shape that broadcasts to the attention weights' (*, L, M) (* from
+    query and key), and a ``scale``.
+    """
+    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=2, max_side=3))
+    L, M, E, Ev = (draw(st.integers(1, max_side)) for _ in range(4))
+    bq, bk, bv = batch.input_shapes
+    query, key, value = draw(tensors(bq + (L, E))), draw(tensors(bk + (M, E))), draw(tensors(bv + (M, Ev)))
+    kind, kwargs = draw(st.sampled_from(masks)), {}
+    if kind == "causal":
+        kwargs["is_causal"] = True
+    elif kind != "none":
+        shape = draw(broadcast_shapes_into(numpy.broadcast_shapes(bq, bk) + (L, M)))
+        kwargs["attn_mask"] = (tensor(draw(hnp.arrays(numpy.bool_, shape))) if kind == "bool"
+                               else draw(tensors(shape)))
+    if draw(st.booleans()):
+        kwargs["scale"] = draw(st.floats(0.1, 2.0))
+    return query, key, value, kwargs
+
+
 __all__ = ["shapes", "arrays", "tensors", "broadcastable_tensors", "positive_tensors", "logits_and_labels",
-           "probabilities", "binary_targets", "matmul_pairs", "assume"]
+           "probabilities", "binary_targets", "matmul_pairs", "assume",
+           "broadcast_shapes_into", "attention_inputs"]

@@ -1,0 +1,7 @@
+"""Models and course code written with minigrad's public API, the way a user writes PyTorch.
+
+attention    ``attention_from_primitives``: scaled dot-product attention from matmul and softmax
+"""
+from .attention import attention_from_primitives
+
+__all__ = ["attention_from_primitives"]
