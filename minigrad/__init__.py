@@ -5,7 +5,7 @@ Where things live:
     tensor.py           Tensor (its methods only name ops)
     ops/*.py            every op's forward and backward, formula in the docstring
     nn/                 Module, Linear, activations, losses, nn.functional
-    optim/              SGD, Adam, AdamW, RMSprop
+    optim/              SGD, Adam, AdamW, RMSprop, lr_scheduler
     backend.py          NumPy or CuPy, chosen from where the data lives
 """
 from . import autograd  # noqa: I001  (autograd first: it and tensor refer to each other)

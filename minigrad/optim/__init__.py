@@ -5,10 +5,13 @@ Where things live:
     sgd.py           SGD (momentum, dampening, Nesterov, weight decay)
     adam.py          Adam, AdamW
     rmsprop.py       RMSprop
+    lr_scheduler.py  StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LambdaLR,
+                     OneCycleLR, LinearLR, SequentialLR
 """
+from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
