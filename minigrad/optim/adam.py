@@ -62,18 +62,25 @@ class Adam(Optimizer):
                     p.data *= 1 - lr * weight_decay
                 elif weight_decay:
                     g = g + weight_decay * p.data
+                # In place, one scratch array: the step is memory-bound, every temporary costs a pass.
                 m *= beta1
                 m += (1 - beta1) * g
+                g2 = (1 - beta2) * g
+                g2 *= g
                 v *= beta2
-                v += (1 - beta2) * g * g
+                v += g2
                 if amsgrad:
                     s = state["max_exp_avg_sq"]
                     xp.maximum(s, v, out=s)
                 else:
                     s = v
                 step_size = lr / (1 - beta1 ** t)
-                denom = xp.sqrt(s) / math.sqrt(1 - beta2 ** t) + eps
-                p.data -= m / denom * step_size  # PyTorch's addcdiv: value * (m / denom)
+                update = xp.sqrt(s, out=g2)
+                update /= math.sqrt(1 - beta2 ** t)
+                update += eps                       # denom
+                xp.divide(m, update, out=update)
+                update *= step_size                 # PyTorch's addcdiv: step_size * (m / denom)
+                p.data -= update
         return loss
 
 

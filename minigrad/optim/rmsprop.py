@@ -55,22 +55,28 @@ class RMSprop(Optimizer):
                 state["step"] += 1
                 if weight_decay:
                     g = g + weight_decay * p.data
-                v = state["square_avg"]
+                # In place, one scratch array: the step is memory-bound, every temporary costs a pass.
+                v, d = state["square_avg"], (1 - alpha) * g
+                d *= g
                 v *= alpha
-                v += (1 - alpha) * g * g
+                v += d
                 if centered:
                     a = state["grad_avg"]
                     a *= alpha
                     a += (1 - alpha) * g
-                    d = xp.sqrt(v - a * a)
+                    xp.multiply(a, a, out=d)
+                    xp.subtract(v, d, out=d)
+                    xp.sqrt(d, out=d)
                 else:
-                    d = xp.sqrt(v)
+                    xp.sqrt(v, out=d)
                 d += eps
+                xp.divide(g, d, out=d)              # g / d
                 if momentum > 0:
                     b = state["momentum_buffer"]
                     b *= momentum
-                    b += g / d
-                    p.data -= lr * b
+                    b += d
+                    d = xp.multiply(b, lr, out=d)
                 else:
-                    p.data -= g / d * lr  # PyTorch's addcdiv: value * (g / d)
+                    d *= lr                         # PyTorch's addcdiv: lr * (g / d)
+                p.data -= d
         return loss

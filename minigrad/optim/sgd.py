@@ -47,7 +47,7 @@ class SGD(Optimizer):
                         follow_device(p, state)
                         buf = state["momentum_buffer"]
                         buf *= momentum
-                        buf += (1 - dampening) * g
+                        buf += (1 - dampening) * g if dampening else g  # g: no pass to multiply by 1
                     g = g + momentum * buf if nesterov else buf
                 p.data -= lr * g
         return loss
