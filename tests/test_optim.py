@@ -162,7 +162,7 @@ def _assert_same(ours, theirs, opt, ref_opt):
 
 
 def _run_both(name, kwargs, steps=5, groups=None):
-    ours, theirs, x, y = _small_models()
+    ours, theirs, _, _ = _small_models()
     if groups is None:
         opt = getattr(optim, name)(ours, **kwargs)
         ref_opt = getattr(torch.optim, name)(theirs, **kwargs)
@@ -170,6 +170,12 @@ def _run_both(name, kwargs, steps=5, groups=None):
         opt = getattr(optim, name)([{**g, "params": [ours[i] for i in g["params"]]} for g in groups], **kwargs)
         ref_opt = getattr(torch.optim, name)([{**g, "params": [theirs[i] for i in g["params"]]} for g in groups],
                                              **kwargs)
+    _train_both(opt, ref_opt, ours, theirs, steps)
+    return opt, ref_opt, ours, theirs
+
+
+def _train_both(opt, ref_opt, ours, theirs, steps):
+    _, _, x, y = _small_models()
     for _ in range(steps):
         opt.zero_grad()
         _loss_ours(ours, x, y).backward()
@@ -178,7 +184,6 @@ def _run_both(name, kwargs, steps=5, groups=None):
         _loss_theirs(theirs, x, y).backward()
         ref_opt.step()
         _assert_same(ours, theirs, opt, ref_opt)
-    return opt, ref_opt, ours, theirs
 
 
 @pytest.mark.parametrize("name, kwargs", OPTION_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTION_CASES)])
@@ -208,15 +213,7 @@ def test_state_dict_round_trip_continues_exactly(name, kwargs, tmp_path):
     fresh = getattr(optim, name)(ours, lr=123.0)
     fresh.load_state_dict(minigrad.load(tmp_path / "opt.npz"))
     assert fresh.param_groups[0]["lr"] == kwargs["lr"]
-    _, _, x, y = _small_models()
-    for _ in range(3):
-        fresh.zero_grad()
-        _loss_ours(ours, x, y).backward()
-        fresh.step()
-        ref_opt.zero_grad()
-        _loss_theirs(theirs, x, y).backward()
-        ref_opt.step()
-        _assert_same(ours, theirs, fresh, ref_opt)
+    _train_both(fresh, ref_opt, ours, theirs, 3)
 
 
 def test_load_state_dict_copies_so_the_two_optimisers_do_not_share_buffers():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, follow_device, run_closure
+from .optimizer import Optimizer, run_closure
 
 
 class Adam(Optimizer):
@@ -40,22 +40,15 @@ class Adam(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-            decoupled = group["decoupled_weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = -p.grad.data if maximize else p.grad.data
+            weight_decay, amsgrad, decoupled = group["weight_decay"], group["amsgrad"], group["decoupled_weight_decay"]
+            for p, g, state in self.grads_and_states(group):
                 xp = get_array_module(g)
-                state = self.state[p]
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = xp.zeros_like(p.data)
                     state["exp_avg_sq"] = xp.zeros_like(p.data)
                     if amsgrad:
                         state["max_exp_avg_sq"] = xp.zeros_like(p.data)
-                else:
-                    follow_device(p, state)
                 state["step"] += 1
                 t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
                 if weight_decay and decoupled:

@@ -100,7 +100,7 @@ class LRScheduler:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def _warn_outside_step(self) -> None:
         if not getattr(self, "_get_lr_called_within_step", False):
@@ -109,6 +109,9 @@ class LRScheduler:
 
     def _current_lrs(self) -> list:
         return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _scaled_lrs(self, factor) -> list:
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
         """Every attribute but the optimiser (save the optimiser's state dict alongside)."""
@@ -184,7 +187,7 @@ class StepLR(LRScheduler):
         self._warn_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return self._scaled_lrs(self.gamma)
 
     def closed_form_lr(self) -> list:
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
@@ -207,8 +210,7 @@ class MultiStepLR(LRScheduler):
         self._warn_outside_step()
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
-        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
-                for group in self.optimizer.param_groups]
+        return self._scaled_lrs(self.gamma ** self.milestones[self.last_epoch])
 
     def closed_form_lr(self) -> list:
         milestones = sorted(Counter(self.milestones).elements())
@@ -234,10 +236,10 @@ class ConstantLR(LRScheduler):
     def get_lr(self) -> list:
         self._warn_outside_step()
         if self.last_epoch == 0:
-            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+            return self._scaled_lrs(self.factor)
         if self.last_epoch != self.total_iters:
             return self._current_lrs()
-        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+        return self._scaled_lrs(1.0 / self.factor)
 
     def closed_form_lr(self) -> list:
         return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
@@ -269,12 +271,12 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list:
         self._warn_outside_step()
         if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+            return self._scaled_lrs(self.start_factor)
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         s, e = self.start_factor, self.end_factor
         factor = 1.0 + (e - s) / (self.total_iters * s + (self.last_epoch - 1) * (e - s))
-        return [group["lr"] * factor for group in self.optimizer.param_groups]
+        return self._scaled_lrs(factor)
 
     def closed_form_lr(self) -> list:
         s, e = self.start_factor, self.end_factor
@@ -297,7 +299,7 @@ class ExponentialLR(LRScheduler):
         self._warn_outside_step()
         if self._is_initial:  # resuming from a checkpoint must not step one epoch ahead
             return self._current_lrs()
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return self._scaled_lrs(self.gamma)
 
     def closed_form_lr(self) -> list:
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]

@@ -105,6 +105,19 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} must define step()")
 
+    def grads_and_states(self, group: dict):
+        """``(p, g, state)`` for each parameter of ``group`` that has a gradient: ``g`` is the
+        gradient's array (negated when the group has ``maximize``), ``state`` the parameter's
+        state dict (empty on its first step), its arrays moved to wherever ``p`` now lives."""
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if state:
+                follow_device(p, state)
+            yield p, (-p.grad.data if maximize else p.grad.data), state
+
     # -- saving and loading ---------------------------------------------------------------
     def state_dict(self) -> dict:
         """``{'state': {index: {...}}, 'param_groups': [...]}``, parameters by index as in PyTorch.

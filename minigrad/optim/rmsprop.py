@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, follow_device, run_closure
+from .optimizer import Optimizer, run_closure
 
 
 class RMSprop(Optimizer):
@@ -36,13 +36,9 @@ class RMSprop(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-            momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = -p.grad.data if maximize else p.grad.data
+            momentum, centered = group["momentum"], group["centered"]
+            for p, g, state in self.grads_and_states(group):
                 xp = get_array_module(g)
-                state = self.state[p]
                 if not state:
                     state["step"] = 0
                     state["square_avg"] = xp.zeros_like(p.data)
@@ -50,8 +46,6 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = xp.zeros_like(p.data)
                     if centered:
                         state["grad_avg"] = xp.zeros_like(p.data)
-                else:
-                    follow_device(p, state)
                 state["step"] += 1
                 if weight_decay:
                     g = g + weight_decay * p.data
