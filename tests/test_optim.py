@@ -301,6 +301,7 @@ def test_named_parameters_are_accepted_and_their_names_kept():
     lambda p, v: optim.AdamW([p], weight_decay=v),
     lambda p, v: optim.RMSprop([p], alpha=v),
     lambda p, v: optim.SGD([{"params": [p], "lr": v}], lr=0.1),
+    lambda p, v: optim.SGD([p], lr=np.float32(v)),
 ])
 def test_nan_or_infinite_hyperparameters_are_refused(make, bad):
     with pytest.raises(ValueError, match=r"must be a finite number|must be >= 0, got -inf|must lie in \[0, 1\)"):

@@ -7,6 +7,7 @@ and every other reference to it.
 from __future__ import annotations
 
 import math
+import numbers
 from collections import defaultdict
 
 from ..autograd import enable_grad
@@ -173,7 +174,7 @@ def check_finite(optimizer: str, name: str, value) -> None:
     a single nan learning rate would silently turn every weight into nan."""
     values = value if isinstance(value, (tuple, list)) else (value,)
     for v in values:
-        if isinstance(v, float) and not math.isfinite(v):
+        if isinstance(v, numbers.Real) and not math.isfinite(v):  # Python and NumPy floats alike
             raise ValueError(f"{optimizer}: {name} must be a finite number, got {value}; "
                              "check the value passed (a division by zero upstream?)")
 
