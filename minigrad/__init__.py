@@ -6,7 +6,7 @@ Where things live:
     ops/*.py            every op's forward and backward, formula in the docstring
     nn/                 Module, Linear, activations, losses, nn.functional
     models/             course code built from the public API (attention from primitive ops)
-    optim.py            SGD, Adam
+    optim/              SGD, Adam, AdamW, RMSprop, lr_scheduler
     backend.py          NumPy or CuPy, chosen from where the data lives
 """
 from . import autograd  # noqa: I001  (autograd first: it and tensor refer to each other)

@@ -217,7 +217,9 @@ def exercise_training():
     """Training steps with every optimiser option, zero_grad both ways, state dicts, Module.to."""
     for make in (lambda p: optim.SGD(p, lr=0.1), lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1),
                  lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
-                 lambda p: optim.Adam(p, lr=1e-3, weight_decay=1e-2)):
+                 lambda p: optim.Adam(p, lr=1e-3, weight_decay=1e-2),
+                 lambda p: optim.AdamW(p, lr=1e-3, amsgrad=True, maximize=True),
+                 lambda p: optim.RMSprop(p, lr=1e-3, momentum=0.5, centered=True, weight_decay=1e-2)):
         model = _model()
         opt = make(model.parameters())
         for _ in range(2):
@@ -230,6 +232,12 @@ def exercise_training():
         for p in model.parameters():
             recorded(p)
         training_step(model, opt)
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1, norm_type="inf")
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1, norm_type=0)
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1, norm_type=3)
+    nn.utils.clip_grad_value_(model.parameters(), 0.01)
+    nn.utils.vector_to_parameters(nn.utils.parameters_to_vector(model.parameters()), model.parameters())
     model = _model()
     out = model(recorded(minigrad.tensor(np.ones((2, 6), dtype=np.float32))))
     out.argmax(axis=1)
@@ -390,12 +398,13 @@ def test_the_check_catches_numpy_only_code(recording, monkeypatch):
 CPU_ONLY_CHECKS = {"minigrad.nn.functional.cross_entropy", "minigrad.nn.functional.binary_cross_entropy"}
 
 
-@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam", "adamw", "rmsprop"])
 @pytest.mark.parametrize("loss", ["cross_entropy", "bce_with_logits", "mse"])
 def test_training_step_reads_nothing_back_to_the_host(recording, optimizer, loss):
     model = _model()
-    opt = (optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if optimizer == "sgd_momentum"
-           else optim.Adam(model.parameters()))
+    opt = {"sgd_momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9), "adam": optim.Adam,
+           "adamw": lambda p: optim.AdamW(p, amsgrad=True),
+           "rmsprop": lambda p: optim.RMSprop(p, momentum=0.9, centered=True)}[optimizer](model.parameters())
     if loss == "cross_entropy":
         loss_fn = nn.CrossEntropyLoss()
     else:
@@ -406,6 +415,17 @@ def test_training_step_reads_nothing_back_to_the_host(recording, optimizer, loss
         training_step(model, opt, loss_fn)
     reads = [(what, where) for what, where in recording.host_reads if where not in CPU_ONLY_CHECKS]
     assert not reads, f"a training step reads array values back to the host: {reads}"
+
+
+def test_gradient_clipping_reads_nothing_back_to_the_host(recording):
+    """Only error_if_nonfinite=True looks at the norm's value (PyTorch syncs there too)."""
+    model = _model()
+    training_step(model, optim.SGD(model.parameters(), lr=0.1))
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1, norm_type="inf")
+    nn.utils.clip_grad_value_(model.parameters(), 0.01)
+    reads = [(what, where) for what, where in recording.host_reads if where not in CPU_ONLY_CHECKS]
+    assert not reads, f"gradient clipping reads array values back to the host: {reads}"
 
 
 def test_host_round_trip_check_can_fail(recording):

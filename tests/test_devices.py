@@ -59,6 +59,8 @@ OPTIMIZERS = {
     "sgd": lambda p: optim.SGD(p, lr=0.1),
     "sgd_momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True),
     "adam": lambda p: optim.Adam(p, lr=1e-2, weight_decay=1e-3),
+    "adamw_amsgrad": lambda p: optim.AdamW(p, lr=1e-2, amsgrad=True),
+    "rmsprop_centered": lambda p: optim.RMSprop(p, lr=1e-2, momentum=0.5, centered=True, weight_decay=1e-3),
 }
 
 

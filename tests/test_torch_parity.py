@@ -69,6 +69,8 @@ def _train(opt_name, opt_kwargs, steps=100, batch=32):
     ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.1)),
     ("Adam", dict(lr=1e-3)),
     ("Adam", dict(lr=1e-3, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2)),
+    ("AdamW", dict(lr=1e-3, weight_decay=0.1, amsgrad=True)),
+    ("RMSprop", dict(lr=1e-3, momentum=0.5, centered=True, weight_decay=1e-3)),
 ])
 def test_mlp_training_matches_pytorch(opt_name, kwargs):
     model, ref, losses, ref_losses = _train(opt_name, kwargs)

@@ -1,0 +1,9 @@
+"""Helpers that act on a model's parameters and their gradients, as ``torch.nn.utils``.
+
+    clip_grad.py            ``clip_grad_norm_``, ``clip_grad_value_``
+    convert_parameters.py   ``parameters_to_vector``, ``vector_to_parameters``
+"""
+from .clip_grad import clip_grad_norm_, clip_grad_value_
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
