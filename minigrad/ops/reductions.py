@@ -10,7 +10,7 @@ from collections import namedtuple
 from .. import autograd
 from ..autograd import Function
 from ..backend import get_array_module
-from .elementwise import sqrt
+from .elementwise import maximum, minimum, sqrt
 from .indexing import gather
 
 
@@ -180,16 +180,16 @@ def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return autograd.Tensor(xp.asarray(xp.argmin(x.data, axis=axis, keepdims=keepdim)))
 
 
-def _extreme(name, pick, x, dim, keepdim, axis, keepdims):
+def _extreme(name, reduce_all, pick, x, dim, keepdim, axis, keepdims):
     """max/min: the value of all elements, or (values, indices) along one dim with the gradient
     going to the index picked, as in PyTorch."""
     if dim is None and axis is None:
-        return (amax if name == "max" else amin)(x)
+        return reduce_all(x)
     axis, keepdim = dims(name, x, dim, keepdim, axis, keepdims)
     if isinstance(axis, tuple):
         raise TypeError(f"{name}: dim must be one int when indices are returned, got {axis}; "
-                        f"use amax/amin for several dims")
-    if axis is None:  # a 0-d tensor
+                        f"use a{name} for several dims")
+    if axis is None:  # a 0-d tensor: its one element, at index 0
         return ValuesIndices(x, autograd.Tensor(get_array_module(x.data).zeros((), dtype="int64")))
     indices = pick(x, axis, keepdim=True)
     values = gather(x, axis, indices)
@@ -202,19 +202,15 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """``max()``: the largest value (ties share the gradient). ``max(dim)``: ``(values, indices)``
     along ``dim``, the gradient going to the index returned. ``max(other)``: ``maximum``."""
     if isinstance(dim, autograd.Tensor):
-        from .elementwise import maximum
-
         return maximum(x, dim)
-    return _extreme("max", argmax, x, dim, keepdim, axis, keepdims)
+    return _extreme("max", amax, argmax, x, dim, keepdim, axis, keepdims)
 
 
 def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """``min()``, ``min(dim)`` and ``min(other)``, as ``max``."""
     if isinstance(dim, autograd.Tensor):
-        from .elementwise import minimum
-
         return minimum(x, dim)
-    return _extreme("min", argmin, x, dim, keepdim, axis, keepdims)
+    return _extreme("min", amin, argmin, x, dim, keepdim, axis, keepdims)
 
 
 class Var(Function):
