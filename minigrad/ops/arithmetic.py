@@ -40,6 +40,13 @@ def _binary(fn, name, a, b, floating=False):
     return fn.apply(*promote(a, b, floating=floating))
 
 
+def _log(xp, a):
+    """log(a) for an array or a number; a number's log stays a Python number (no dtype of its own)."""
+    if hasattr(a, "shape"):
+        return xp.log(a)
+    return math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+
+
 class Add(Function):
     """c = a + b.   da = sum_to(G, a.shape),  db = sum_to(G, b.shape)."""
 
@@ -167,13 +174,6 @@ class Pow(Function):
         if ctx.needs_input_grad[1]:
             db = sum_to(xp.where((a == 0) & (b >= 0), zero, grad_output * c * _log(xp, a)), _shape(b))
         return da, db
-
-
-def _log(xp, a):
-    """log(a) for an array or a number; a number's log stays a Python number (no dtype of its own)."""
-    if hasattr(a, "shape"):
-        return xp.log(a)
-    return math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
 
 
 def pow(a, exponent):

@@ -141,15 +141,12 @@ def promote(*operands, floating: bool = False):
 
 
 def check_same_dtype(name, *tensors):
-    """Matrix products do not promote in PyTorch: mixed dtypes raise instead."""
-    dtypes = [t.data.dtype for t in tensors if t is not None]
-    if any(d != dtypes[0] for d in dtypes):
-        raise RuntimeError(f"{name}: expected all operands to have the same dtype, got "
-                           f"{' and '.join(str(d) for d in dtypes)}; cast them to one, e.g. with "
-                           ".float() or .double() (matrix products do not promote, as in PyTorch)")
-
-
-def data_of(x):
-    """The raw array of a Tensor, anything else as it is (for ops that take numbers too)."""
-    return x.data if isinstance(x, autograd.Tensor) else x
+    """Matrix products do not promote in PyTorch: mixed dtypes raise instead (None skipped)."""
+    first = tensors[0].data.dtype
+    for t in tensors[1:]:
+        if t is not None and t.data.dtype != first:
+            dtypes = " and ".join(str(t.data.dtype) for t in tensors if t is not None)
+            raise RuntimeError(f"{name}: expected all operands to have the same dtype, got {dtypes}; cast them "
+                               "to one, e.g. with .float() or .double() (matrix products do not promote, as in "
+                               "PyTorch)")
 

@@ -28,6 +28,20 @@ def _check_mask(name, mask, what="mask"):
                         "make one with a comparison, e.g. x > 0")
 
 
+def _pairwise(fn, name, a, b):
+    _check_tensor(name, a)
+    _check_tensor(name, b, "other")
+    broadcast_check(name, a, b)
+    return fn.apply(*promote(a, b))
+
+
+def _check_matrix(name, x):
+    _check_tensor(name, x)
+    if x.ndim < 2:
+        raise ValueError(f"{name}: expected a tensor of at least 2 dimensions (matrices in the last two), "
+                         f"got shape {x.shape}")
+
+
 class Exp(Function):
     """y = exp(x).   dx = G * y   (exp is its own derivative, so the output is saved)."""
 
@@ -155,21 +169,25 @@ clip = clamp
 class Maximum(Function):
     """c = maximum(a, b), broadcast.
 
-        da = sum_to(G * [a > b] + G/2 * [a == b], a.shape),  db likewise with a and b swapped.
-    A tie splits the gradient half and half, as PyTorch does.
+        da = sum_to(G * [a > b] + G/2 * [a == b], a.shape)
+        db = sum_to(G * [b > a] + G/2 * [a == b], b.shape)
+    A tie splits the gradient half and half, as PyTorch does. The forward saves where a won
+    and where they tied, so ``Minimum`` shares this backward.
     """
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a > b, a == b)
+        ctx.shapes = _shape(a), _shape(b)
         return get_array_module(a).maximum(a, b)
 
     @staticmethod
     def backward(ctx, grad_output):
-        a, b = ctx.saved_tensors
-        half = grad_output * 0.5 * (a == b)
-        da = sum_to(grad_output * (a > b) + half, a.shape) if ctx.needs_input_grad[0] else None
-        db = sum_to(grad_output * (b > a) + half, b.shape) if ctx.needs_input_grad[1] else None
+        a_wins, tie = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
+        half = grad_output * 0.5 * tie
+        da = sum_to(grad_output * a_wins + half, a_shape) if ctx.needs_input_grad[0] else None
+        db = sum_to(grad_output * ~(a_wins | tie) + half, b_shape) if ctx.needs_input_grad[1] else None
         return da, db
 
 
@@ -178,37 +196,23 @@ def maximum(a, b):
     return _pairwise(Maximum, "maximum", a, b)
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """c = minimum(a, b), broadcast.
 
         da = sum_to(G * [a < b] + G/2 * [a == b], a.shape),  db likewise with a and b swapped.
-    A tie splits the gradient half and half, as PyTorch does.
+    Maximum's backward, with "a won" meaning a < b.
     """
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a < b, a == b)
+        ctx.shapes = _shape(a), _shape(b)
         return get_array_module(a).minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        a, b = ctx.saved_tensors
-        half = grad_output * 0.5 * (a == b)
-        da = sum_to(grad_output * (a < b) + half, a.shape) if ctx.needs_input_grad[0] else None
-        db = sum_to(grad_output * (b < a) + half, b.shape) if ctx.needs_input_grad[1] else None
-        return da, db
 
 
 def minimum(a, b):
     """The elementwise smaller of two tensors (``torch.minimum``)."""
     return _pairwise(Minimum, "minimum", a, b)
-
-
-def _pairwise(fn, name, a, b):
-    _check_tensor(name, a)
-    _check_tensor(name, b, "other")
-    broadcast_check(name, a, b)
-    return fn.apply(*promote(a, b))
 
 
 class Where(Function):
@@ -281,47 +285,27 @@ def masked_fill(x, mask, value):
     return MaskedFill.apply(x, mask, value)
 
 
-class Tril(Function):
-    """y = x with the elements above diagonal k zeroed (last two axes).   dx = tril(G, k)."""
+class Triangle(Function):
+    """y = tril(x, k) (``upper`` False) or triu(x, k) (True): x with the elements above (below)
+    diagonal k zeroed, on the last two axes.   dx = the same triangle of G."""
 
     @staticmethod
-    def forward(ctx, x, diagonal):
-        ctx.diagonal = diagonal
-        return get_array_module(x).tril(x, diagonal)
+    def forward(ctx, x, diagonal, upper):
+        ctx.part, ctx.diagonal = "triu" if upper else "tril", diagonal
+        return getattr(get_array_module(x), ctx.part)(x, diagonal)
 
     @staticmethod
     def backward(ctx, grad_output):
-        return get_array_module(grad_output).tril(grad_output, ctx.diagonal), None
+        return getattr(get_array_module(grad_output), ctx.part)(grad_output, ctx.diagonal), None, None
 
 
 def tril(x, diagonal=0):
     """The lower triangle of the last two axes, from diagonal ``diagonal`` down (``torch.tril``)."""
     _check_matrix("tril", x)
-    return Tril.apply(x, diagonal)
-
-
-class Triu(Function):
-    """y = x with the elements below diagonal k zeroed (last two axes).   dx = triu(G, k)."""
-
-    @staticmethod
-    def forward(ctx, x, diagonal):
-        ctx.diagonal = diagonal
-        return get_array_module(x).triu(x, diagonal)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return get_array_module(grad_output).triu(grad_output, ctx.diagonal), None
+    return Triangle.apply(x, diagonal, False)
 
 
 def triu(x, diagonal=0):
     """The upper triangle of the last two axes, from diagonal ``diagonal`` up (``torch.triu``)."""
     _check_matrix("triu", x)
-    return Triu.apply(x, diagonal)
-
-
-def _check_matrix(name, x):
-    _check_tensor(name, x)
-    if x.ndim < 2:
-        raise ValueError(f"{name}: expected a tensor of at least 2 dimensions (matrices in the last two), "
-                         f"got shape {x.shape}")
-
+    return Triangle.apply(x, diagonal, True)

@@ -9,6 +9,7 @@ from ..autograd import Function
 from ..backend import get_array_module
 from .dtypes import promote
 from .indexing import getitem
+from .shape import check_dim
 
 
 def _check_tensors(name, tensors):
@@ -20,13 +21,6 @@ def _check_tensors(name, tensors):
             raise TypeError(f"{name}: element {i} is a {type(t).__name__}, not a Tensor; "
                             "wrap it with minigrad.tensor(...)")
     return tensors
-
-
-def _axis(name, dim, ndim):
-    if not isinstance(dim, int) or not -ndim <= dim < ndim:
-        raise IndexError(f"{name}: dim {dim!r} is out of range for {ndim} dimensions "
-                         f"(expected an int in [{-ndim}, {ndim}))")
-    return dim % ndim
 
 
 class Cat(Function):
@@ -55,7 +49,7 @@ def cat(tensors, dim=0):
     """Tensors joined along an existing axis ``dim`` (``torch.cat``); dtypes promote."""
     tensors = _check_tensors("cat", tensors)
     first = tensors[0]
-    dim = _axis("cat", dim, first.ndim or 1)
+    dim = check_dim("cat", dim, first.ndim or 1)
     for i, t in enumerate(tensors):
         if t.ndim != first.ndim or any(a != b for d, (a, b) in enumerate(zip(t.shape, first.shape)) if d != dim):
             raise ValueError(f"cat: tensor {i} has shape {t.shape}, tensor 0 has {first.shape}; sizes must "
@@ -84,7 +78,7 @@ def stack(tensors, dim=0):
     """Tensors of one shape joined along a new axis ``dim`` (``torch.stack``); dtypes promote."""
     tensors = _check_tensors("stack", tensors)
     first = tensors[0]
-    dim = _axis("stack", dim, first.ndim + 1)
+    dim = check_dim("stack", dim, first.ndim + 1)
     for i, t in enumerate(tensors):
         if t.shape != first.shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {first.shape}; "
@@ -95,7 +89,7 @@ def stack(tensors, dim=0):
 def split(x, split_size_or_sections, dim=0):
     """Pieces of ``x`` along ``dim`` (``torch.split``): each of ``split_size_or_sections``
     elements (the last one smaller), or of the given list of sizes. A tuple of views."""
-    axis = _axis("split", dim, x.ndim or 1)
+    axis = check_dim("split", dim, x.ndim or 1)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -118,5 +112,5 @@ def chunk(x, chunks, dim=0):
     smaller, and fewer pieces where they run out), as ``torch.chunk``."""
     if not isinstance(chunks, int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    n = x.shape[_axis("chunk", dim, x.ndim or 1)]
+    n = x.shape[check_dim("chunk", dim, x.ndim or 1)]
     return split(x, max(-(-n // chunks), 1), dim)

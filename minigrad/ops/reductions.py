@@ -13,8 +13,11 @@ from ..backend import get_array_module
 from .elementwise import maximum, minimum, sqrt
 from .indexing import gather
 
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What ``max(dim)``, ``min(dim)`` and ``topk`` return, as PyTorch's return_types."
 
-def dims(name, x, dim=None, keepdim=False, axis=None, keepdims=None):
+
+def _dims(name, x, dim=None, keepdim=False, axis=None, keepdims=None):
     """Check and normalise a reduction's axes: ``(axes, keepdim)``, axes an int, a tuple or None."""
     if axis is not None:
         if dim is not None:
@@ -58,6 +61,18 @@ def _check_floating(name, x):
                            f"got {x.data.dtype}; convert it first, e.g. x.float().{name}()")
 
 
+def _check_not_empty(name, x):
+    if x.data.size == 0:
+        raise RuntimeError(f"{name}: cannot reduce an empty tensor (shape {x.shape}); there is no "
+                           "identity for max or min")
+
+
+def _reduce_extreme(fn, name, x, dim, keepdim, axis, keepdims):
+    axis, keepdim = _dims(name, x, dim, keepdim, axis, keepdims)
+    _check_not_empty(name, x)
+    return fn.apply(x, axis, keepdim)
+
+
 class Sum(Function):
     """y = x.sum(axis).   dx = broadcast of G over the summed axes (each x_i adds 1 * G)."""
 
@@ -75,7 +90,7 @@ class Sum(Function):
 
 def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The sum over ``dim`` (all elements if None); bool and integer tensors sum to int64."""
-    axis, keepdim = dims("sum", x, dim, keepdim, axis, keepdims)
+    axis, keepdim = _dims("sum", x, dim, keepdim, axis, keepdims)
     return Sum.apply(x, axis, keepdim)
 
 
@@ -96,9 +111,16 @@ class Mean(Function):
 
 def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The mean over ``dim`` (all elements if None); floating-point tensors only, as in PyTorch."""
-    axis, keepdim = dims("mean", x, dim, keepdim, axis, keepdims)
+    axis, keepdim = _dims("mean", x, dim, keepdim, axis, keepdims)
     _check_floating("mean", x)
     return Mean.apply(x, axis, keepdim)
+
+
+def _extreme_output(ctx, x, y, axis, keepdims):
+    """Save what Max's backward needs and drop the reduced axes unless kept."""
+    ctx.save_for_backward(x, y)
+    ctx.axis = axis
+    return y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in _reduced_axes(x.ndim, axis)])
 
 
 class Max(Function):
@@ -110,11 +132,7 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        y = x.max(axis=axis, keepdims=True)
-        ctx.save_for_backward(x, y)
-        ctx.axis = axis
-        return y if keepdims else y.reshape([n for i, n in enumerate(y.shape)
-                                             if i not in _reduced_axes(x.ndim, axis)])
+        return _extreme_output(ctx, x, x.max(axis=axis, keepdims=True), axis, keepdims)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -122,13 +140,6 @@ class Max(Function):
         mask = x == y
         count = mask.sum(axis=ctx.axis, keepdims=True, dtype=x.dtype)
         return mask * (grad_output.reshape(y.shape) / count), None, None
-
-
-def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The largest values over ``dim`` (all elements if None); ties share the gradient."""
-    axis, keepdim = dims("amax", x, dim, keepdim, axis, keepdims)
-    _check_not_empty("amax", x, axis)
-    return Max.apply(x, axis, keepdim)
 
 
 class Min(Max):
@@ -139,43 +150,32 @@ class Min(Max):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        y = x.min(axis=axis, keepdims=True)
-        ctx.save_for_backward(x, y)
-        ctx.axis = axis
-        return y if keepdims else y.reshape([n for i, n in enumerate(y.shape)
-                                             if i not in _reduced_axes(x.ndim, axis)])
+        return _extreme_output(ctx, x, x.min(axis=axis, keepdims=True), axis, keepdims)
+
+
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest values over ``dim`` (all elements if None); ties share the gradient."""
+    return _reduce_extreme(Max, "amax", x, dim, keepdim, axis, keepdims)
 
 
 def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The smallest values over ``dim`` (all elements if None); ties share the gradient."""
-    axis, keepdim = dims("amin", x, dim, keepdim, axis, keepdims)
-    _check_not_empty("amin", x, axis)
-    return Min.apply(x, axis, keepdim)
-
-
-def _check_not_empty(name, x, axis):
-    if x.data.size == 0:
-        raise RuntimeError(f"{name}: cannot reduce an empty tensor (shape {x.shape}); there is no "
-                           "identity for max or min")
-
-
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-ValuesIndices.__doc__ = "What ``max(dim)``, ``min(dim)`` and ``topk`` return, as PyTorch's return_types."
+    return _reduce_extreme(Min, "amin", x, dim, keepdim, axis, keepdims)
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The index of the largest value along ``dim`` (of the flattened tensor if None); int64,
     no gradient. The first one wins a tie, as in PyTorch."""
-    axis, keepdim = dims("argmax", x, dim, keepdim, axis, keepdims)
-    _check_not_empty("argmax", x, axis)
+    axis, keepdim = _dims("argmax", x, dim, keepdim, axis, keepdims)
+    _check_not_empty("argmax", x)
     xp = get_array_module(x.data)
     return autograd.Tensor(xp.asarray(xp.argmax(x.data, axis=axis, keepdims=keepdim)))
 
 
 def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The index of the smallest value along ``dim`` (see ``argmax``)."""
-    axis, keepdim = dims("argmin", x, dim, keepdim, axis, keepdims)
-    _check_not_empty("argmin", x, axis)
+    axis, keepdim = _dims("argmin", x, dim, keepdim, axis, keepdims)
+    _check_not_empty("argmin", x)
     xp = get_array_module(x.data)
     return autograd.Tensor(xp.asarray(xp.argmin(x.data, axis=axis, keepdims=keepdim)))
 
@@ -185,7 +185,7 @@ def _extreme(name, reduce_all, pick, x, dim, keepdim, axis, keepdims):
     going to the index picked, as in PyTorch."""
     if dim is None and axis is None:
         return reduce_all(x)
-    axis, keepdim = dims(name, x, dim, keepdim, axis, keepdims)
+    axis, keepdim = _dims(name, x, dim, keepdim, axis, keepdims)
     if isinstance(axis, tuple):
         raise TypeError(f"{name}: dim must be one int when indices are returned, got {axis}; "
                         f"use a{name} for several dims")
@@ -242,7 +242,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     by default, as in PyTorch: divided by n - 1."""
     if isinstance(dim, bool):  # x.var(False): PyTorch's older form, unbiased given first
         dim, unbiased = None, dim
-    axis, keepdim = dims("var", x, dim, keepdim, axis, keepdims)
+    axis, keepdim = _dims("var", x, dim, keepdim, axis, keepdims)
     _check_floating("var", x)
     if unbiased is not None and correction is not None:
         raise TypeError("var: got both unbiased and correction; pass one (unbiased=False is correction=0)")
@@ -260,7 +260,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     first; the gradient goes to the elements picked. Ties keep the lower index first."""
     if x.ndim == 0:
         raise RuntimeError("topk: expected a tensor of at least 1 dimension, got a 0-dimensional one")
-    axis, _ = dims("topk", x, dim)
+    axis, _ = _dims("topk", x, dim)
     size = x.shape[axis]
     if not isinstance(k, int) or not 0 <= k <= size:
         raise RuntimeError(f"topk: k={k!r} is out of range for dim {dim} of size {size} (shape {x.shape})")

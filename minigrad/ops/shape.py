@@ -8,7 +8,7 @@ from ..autograd import Function, sum_to
 from ..backend import get_array_module
 
 
-def _dim(name, dim, ndim):
+def check_dim(name, dim, ndim):
     """``dim`` as a non-negative axis of a tensor of ``ndim`` dimensions, or an IndexError."""
     if not isinstance(dim, int) or not -ndim <= dim < ndim:
         raise IndexError(f"{name}: dim {dim!r} is out of range for a tensor of {ndim} dimensions "
@@ -52,7 +52,7 @@ def reshape(x, shape):
 
 def unsqueeze(x, dim):
     """A new axis of size 1 at position ``dim`` (from -ndim-1 to ndim)."""
-    dim = _dim("unsqueeze", dim, x.ndim + 1)
+    dim = check_dim("unsqueeze", dim, x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -62,7 +62,7 @@ def squeeze(x, dim=None):
     if dim is None:
         axes = range(x.ndim)
     else:
-        axes = {_dim("squeeze", d, x.ndim or 1) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        axes = {check_dim("squeeze", d, x.ndim or 1) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
@@ -70,7 +70,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     """Axes ``start_dim`` to ``end_dim`` (both included) merged into one; a 0-d tensor becomes (1,)."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = _dim("flatten", start_dim, x.ndim), _dim("flatten", end_dim, x.ndim)
+    start, end = check_dim("flatten", start_dim, x.ndim), check_dim("flatten", end_dim, x.ndim)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
     merged = 1
@@ -103,7 +103,7 @@ def transpose(x, axes=None):
 
 def permute(x, *dims):
     """The axes reordered: output axis i is input axis ``dims[i]`` (``torch.permute``)."""
-    dims = tuple(_dim("permute", d, x.ndim) for d in sizes_arg(dims))
+    dims = tuple(check_dim("permute", d, x.ndim) for d in sizes_arg(dims))
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Transpose.apply(x, dims)
