@@ -7,7 +7,6 @@ from __future__ import annotations
 from numbers import Number
 
 from . import autograd, backend
-
 from .ops import activations, arithmetic, dtypes, elementwise, indexing, join, reductions
 from .ops import shape as shape_ops
 

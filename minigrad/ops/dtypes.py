@@ -126,13 +126,14 @@ def promote(*operands, floating: bool = False):
     """
     if len(operands) == 2:  # the hot path: two tensors of one dtype, or a float tensor and a number
         a, b = operands
-        if type(a) is not autograd.Tensor:
+        if not isinstance(a, autograd.Tensor):
             a, b = b, a
-        if type(a) is autograd.Tensor:
-            kind = a.data.dtype.kind
-            if type(b) is autograd.Tensor and b.data.dtype == a.data.dtype and (kind == "f" or not floating):
-                return operands
-            if kind == "f" and type(b) in (float, int):
+        if isinstance(a, autograd.Tensor):
+            dtype = a.data.dtype
+            if isinstance(b, autograd.Tensor):
+                if b.data.dtype == dtype and (dtype.kind == "f" or not floating):
+                    return operands
+            elif dtype.kind == "f" and type(b) in (float, int):
                 return operands
     dtype = result_type(*operands)
     if floating and dtype.kind not in "fc":
