@@ -22,7 +22,7 @@ from .ops.dtypes import result_type
 from .ops.elementwise import abs, clamp, clip, exp, log, masked_fill, maximum, minimum, sqrt, tril, triu, where
 from .ops.indexing import gather, one_hot
 from .ops.join import cat, chunk, split, stack
-from .ops.reductions import amax, amin, argmax, argmin, std, topk, var
+from .ops.reductions import amax, amin, argmax, argmin, max, mean, min, std, sum, topk, var
 from .ops.shape import flatten, permute, squeeze, unsqueeze
 from .serialization import load, save
 from .tensor import Tensor
@@ -36,7 +36,8 @@ __all__ = [
     "gradcheck", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp", "log", "matmul",
     "empty", "eye", "linspace", "from_numpy", "multinomial", "pow", "abs", "sqrt", "clamp", "clip", "maximum",
     "minimum", "where", "masked_fill", "tril", "triu", "gather", "one_hot", "cat", "stack", "split", "chunk",
-    "amax", "amin", "argmax", "argmin", "var", "std", "topk", "flatten", "permute", "squeeze", "unsqueeze",
+    "amax", "amin", "argmax", "argmin", "max", "min", "sum", "mean", "var", "std", "topk", "flatten", "permute",
+    "squeeze", "unsqueeze",
     "result_type",
     "float16", "float32", "float64", "int32", "int64", "uint8", "bool_",
 ]
