@@ -97,8 +97,10 @@ class GetItem(Function):
 
 def getitem(x, index):
     """``x[index]``: ints, slices, None, ``...``, integer tensors or lists, and bool masks."""
-    items = _items(get_array_module(x.data), index)
-    first, then = torch_index(items)
+    if type(index) in (int, slice):  # the common case: NumPy's rules are PyTorch's
+        first, then = (index,), None
+    else:
+        first, then = torch_index(_items(get_array_module(x.data), index))
     try:
         return GetItem.apply(x, first, then)
     except IndexError as e:
