@@ -4,8 +4,10 @@ The methods only name ops; each op's forward and backward live in ``minigrad/ops
 """
 from __future__ import annotations
 
+from numbers import Number
+
 from . import autograd, backend
-from .ops import activations, arithmetic, elementwise, reductions
+from .ops import activations, arithmetic, dtypes, elementwise, indexing, join, reductions
 from .ops import shape as shape_ops
 
 
@@ -175,20 +177,24 @@ class Tensor:
 
     # -- devices and dtypes ---------------------------------------------------------------
     def to(self, device=None, dtype=None) -> Tensor:
-        """A copy on ``device`` and/or of ``dtype`` (``self`` if nothing changes), as in PyTorch."""
-        data = self.data
-        if isinstance(device, str) or isinstance(device, backend.device):
-            data = backend.to_device(data, backend.device(device))
-        elif device is not None and dtype is None:  # t.to(minigrad.float64)
-            dtype = device
-        if dtype is not None and data.dtype != dtype:
-            data = data.astype(dtype)
-        if data is self.data:
-            return self
-        if self._requires_grad and self._ctx is not None:
-            raise RuntimeError("to: moving a non-leaf tensor that is part of a graph is not supported; "
-                               "move the leaves (parameters, inputs) instead")
-        return Tensor(data, requires_grad=self._requires_grad)
+        """``self`` on ``device`` and/or as ``dtype``, as in PyTorch: ``t.to('cuda')``,
+        ``t.to(minigrad.float64)``, ``t.to('cuda', minigrad.float16)``, ``t.to(other_tensor)``.
+
+        Returns ``self`` if nothing changes. A dtype change is a differentiable cast (``Cast``:
+        the gradient comes back in the original dtype; integer results need no gradient). A
+        device move copies a leaf into a new leaf.
+        """
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype if dtype is None else dtype
+        elif device is not None and not isinstance(device, (str, backend.device)):
+            device, dtype = None, device  # t.to(minigrad.float64)
+        t = self
+        if device is not None and backend.device(device) != self.device:
+            if self._requires_grad and self._ctx is not None:
+                raise RuntimeError("to: moving a non-leaf tensor that is part of a graph is not supported; "
+                                   "move the leaves (parameters, inputs) instead")
+            t = Tensor(backend.to_device(self.data, backend.device(device)), requires_grad=self._requires_grad)
+        return t if dtype is None else dtypes.cast(t, dtype)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -197,13 +203,31 @@ class Tensor:
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def float(self) -> Tensor:
-        return self.to(dtype=backend.numpy.float32)
+        return dtypes.cast(self, backend.numpy.float32)
 
     def double(self) -> Tensor:
-        return self.to(dtype=backend.numpy.float64)
+        return dtypes.cast(self, backend.numpy.float64)
+
+    def half(self) -> Tensor:
+        return dtypes.cast(self, backend.numpy.float16)
 
     def long(self) -> Tensor:
-        return self.to(dtype=backend.numpy.int64)
+        return dtypes.cast(self, backend.numpy.int64)
+
+    def int(self) -> Tensor:
+        return dtypes.cast(self, backend.numpy.int32)
+
+    def bool(self) -> Tensor:
+        return dtypes.cast(self, backend.numpy.bool_)
+
+    def type(self, dtype=None):
+        """Without an argument, the type's name as PyTorch spells it ('minigrad.FloatTensor');
+        with a dtype (or such a name), the tensor cast to it."""
+        if dtype is None:
+            return _TYPE_NAMES.get(str(self.dtype), f"minigrad.{self.dtype}")
+        if isinstance(dtype, str) and dtype in _TYPE_NAMES.values():
+            dtype = next(d for d, name in _TYPE_NAMES.items() if name == dtype)
+        return dtypes.cast(self, dtype)
 
     # -- arithmetic (NumPy broadcasting; reflected forms for `1 - t`) ------------------------
     def __add__(self, other):
@@ -237,7 +261,7 @@ class Tensor:
         return arithmetic.pow(self, exponent)
 
     def __rpow__(self, base):
-        return arithmetic.rpow(base, self)
+        return arithmetic.pow(base, self)
 
     def __matmul__(self, other):
         return arithmetic.matmul(self, other)
@@ -247,8 +271,12 @@ class Tensor:
 
     # -- comparisons: boolean tensors, no gradient --------------------------------------------
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(getattr(self.data, op)(other))
+        """Compared in the promoted dtype, as PyTorch: ``float32_t == np.float64(0.1)`` compares
+        float32 values, where NumPy would widen the tensor."""
+        a, b = self.data, other
+        if isinstance(other, (Tensor, Number)):
+            a, b = (x.data if isinstance(x, Tensor) else x for x in dtypes.promote(self, other))
+        return Tensor(backend.get_array_module(a).asarray(getattr(a, op)(b)))  # 0-d: a scalar back to an array
 
     def __eq__(self, other):
         return self._compare(other, "__eq__")
@@ -270,19 +298,43 @@ class Tensor:
 
     __hash__ = object.__hash__  # tensors are used as dict keys by identity, as in PyTorch
 
-    # -- reductions -----------------------------------------------------------------------
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        return reductions.sum(self, axis, keepdims)
+    # -- reductions (``dim``/``keepdim``, with NumPy's ``axis``/``keepdims`` as aliases) ------
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reductions.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        return reductions.mean(self, axis, keepdims)
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reductions.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        return reductions.max(self, axis, keepdims)
+    def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """The largest value; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``."""
+        return reductions.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis=None, keepdims: bool = False) -> Tensor:
-        xp = backend.get_array_module(self.data)
-        return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
+    def min(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """The smallest value; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``."""
+        return reductions.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reductions.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reductions.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reductions.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        return reductions.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+            keepdims=None) -> Tensor:
+        return reductions.var(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+
+    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+            keepdims=None) -> Tensor:
+        return reductions.std(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return reductions.topk(self, k, dim, largest, sorted)
 
     # -- elementwise ----------------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -290,6 +342,41 @@ class Tensor:
 
     def log(self) -> Tensor:
         return elementwise.log(self)
+
+    def abs(self) -> Tensor:
+        return elementwise.abs(self)
+
+    __abs__ = abs
+
+    def sqrt(self) -> Tensor:
+        return elementwise.sqrt(self)
+
+    def pow(self, exponent) -> Tensor:
+        return arithmetic.pow(self, exponent)
+
+    def clamp(self, min=None, max=None) -> Tensor:
+        return elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other) -> Tensor:
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other) -> Tensor:
+        return elementwise.minimum(self, other)
+
+    def where(self, condition, other) -> Tensor:
+        """``where(condition, self, other)``, PyTorch's method form."""
+        return elementwise.where(condition, self, other)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return elementwise.masked_fill(self, mask, value)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return elementwise.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return elementwise.triu(self, diagonal)
 
     def relu(self) -> Tensor:
         return activations.relu(self)
@@ -300,15 +387,21 @@ class Tensor:
     def tanh(self) -> Tensor:
         return activations.tanh(self)
 
+    def softmax(self, dim: int) -> Tensor:
+        return activations.softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return activations.log_softmax(self, dim)
+
     # -- shapes ---------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
-        return _reshape(self, shape)
+        return shape_ops.reshape(self, shape_ops.sizes_arg(shape))
 
     def view(self, *shape) -> Tensor:
-        return _reshape(self, shape)
+        return shape_ops.reshape(self, shape_ops.sizes_arg(shape))
 
-    def flatten(self, start_dim: int = 0) -> Tensor:
-        return shape_ops.reshape(self, self.shape[:start_dim] + (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes) -> Tensor:
         """No axes: reverse them. Two ints: swap those two (PyTorch). A tuple: permute (NumPy)."""
@@ -320,8 +413,48 @@ class Tensor:
             axes = tuple(perm)
         return shape_ops.transpose(self, axes or None)
 
+    def permute(self, *dims) -> Tensor:
+        return shape_ops.permute(self, *dims)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return shape_ops.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None) -> Tensor:
+        return shape_ops.squeeze(self, dim)
+
+    def expand(self, *sizes) -> Tensor:
+        return shape_ops.expand(self, *sizes)
+
+    def expand_as(self, other) -> Tensor:
+        return shape_ops.expand(self, other.shape)
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        return join.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return join.chunk(self, chunks, dim)
+
+    def clone(self) -> Tensor:
+        return shape_ops.clone(self)
+
+    def is_contiguous(self) -> bool:
+        return self.data.flags.c_contiguous
+
+    def contiguous(self) -> Tensor:
+        """``self`` if its data is laid out in C order already, else a differentiable copy that is."""
+        return self if self.data.flags.c_contiguous else shape_ops.clone(self)
+
+    def gather(self, dim: int, index) -> Tensor:
+        return indexing.gather(self, dim, index)
+
     def __getitem__(self, index) -> Tensor:
-        return shape_ops.getitem(self, index)
+        return indexing.getitem(self, index)
+
+
+_TYPE_NAMES = {"float32": "minigrad.FloatTensor", "float64": "minigrad.DoubleTensor",
+               "float16": "minigrad.HalfTensor", "int64": "minigrad.LongTensor", "int32": "minigrad.IntTensor",
+               "int16": "minigrad.ShortTensor", "int8": "minigrad.CharTensor", "uint8": "minigrad.ByteTensor",
+               "bool": "minigrad.BoolTensor"}
 
 
 class RemovableHandle:
@@ -334,8 +467,3 @@ class RemovableHandle:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
-
-def _reshape(t: Tensor, shape_args) -> Tensor:
-    if len(shape_args) == 1 and isinstance(shape_args[0], (tuple, list)):
-        shape_args = tuple(shape_args[0])
-    return shape_ops.reshape(t, shape_args)

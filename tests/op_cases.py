@@ -25,7 +25,7 @@ class Case:
     the forward from the same inputs as float64 NumPy arrays. ``torch`` is the same computation
     written for ``torch`` tensors (``SAME`` when ``fn`` itself runs on them), or None where
     PyTorch has no counterpart. ``gradcheck=False`` for a case whose numerical derivative is
-    undefined on purpose (a tie in max).
+    undefined on purpose (a tie in max) or meaningless (a cast to float32 rounds the nudges away).
     """
 
     def __init__(self, name, fn, makers, reference, torch=None, gradcheck=True):
@@ -57,6 +57,13 @@ def off_kink(*shape):
     return lambda rng: rng.uniform(0.1, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
 
 
+def beside(points, *shape):
+    """Values 0.1 to 0.4 to either side of the given kinks (spaced at least 1 apart): both sides
+    of each kink are exercised, the kink itself never (the kink cases use ``constant``)."""
+    points = np.asarray(points, dtype=np.float64)
+    return lambda rng: (rng.choice(points, shape) + rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 0.4, shape))
+
+
 def labels(n, classes):
     return lambda rng: rng.integers(0, classes, n)
 
@@ -68,6 +75,11 @@ def constant(values):
 def _on(t, index):
     """An integer index tensor on ``t``'s device (a GPU tensor is indexed by a GPU array)."""
     return minigrad.tensor(index, dtype=minigrad.int64, device=t.device)
+
+
+def _idx(index):
+    """The same index for a torch tensor."""
+    return _torch().tensor(index)
 
 
 def _softmax(x, axis):
@@ -165,11 +177,64 @@ CASES = [
     Case("matmul_mat_vec", lambda a, b: a @ b, [normal(3, 4), normal(4)], lambda a, b: a @ b, torch=SAME),
     Case("matmul_batched", lambda a, b: a @ b, [normal(2, 3, 4), normal(4, 5)], lambda a, b: a @ b, torch=SAME),
     # -- new arithmetic cases go here --
+    Case("pow_tensor_exponent", lambda a, b: a ** b, [positive(3, 4), normal(4)], lambda a, b: a ** b, torch=SAME),
+    Case("pow_method_broadcast", lambda a, b: a.pow(b), [positive(3, 1), normal(1, 4)], lambda a, b: a ** b,
+         torch=SAME),
+    Case("pow_negative_base", lambda a: a ** 3.0 + a ** -2, [off_kink(3, 4)], lambda a: a ** 3.0 + a ** -2.0,
+         torch=SAME),
+    Case("pow_zero_base_conventions", lambda a, b: a ** b, [constant([0.0, 0.0, 0.0, 2.0, -2.0]),
+                                                            constant([0.0, 2.0, 0.5, 0.0, 2.0])],
+         lambda a, b: a ** b, torch=SAME, gradcheck=False),
+    Case("rpow_zero", lambda a: 0.0 ** a, [positive(3, 4)], lambda a: 0.0 ** a, torch=SAME),
+    Case("rpow_zero_at_zero", lambda a: 0 ** a, [constant([0.0, 1.0, 2.5])], lambda a: 0.0 ** a, torch=SAME,
+         gradcheck=False),
+    Case("rpow_negative_base", lambda a: (-2.0) ** a, [constant([1.0, 2.0, 3.0])], lambda a: (-2.0) ** a,
+         torch=SAME, gradcheck=False),
+    Case("add_mixed_float_dtypes", lambda a, b: a + b.float(), [normal(3, 4), normal(4)],
+         lambda a, b: a + b.astype(np.float32), torch=SAME, gradcheck=False),  # float32 rounding: test_ops checks it
+    Case("cast_half_and_back", lambda a: a.half().to(a.dtype) * a, [normal(3, 4)],
+         lambda a: a.astype(np.float16).astype(a.dtype) * a, torch=SAME, gradcheck=False),
+    Case("cast_type_and_to", lambda a: a.to(minigrad.float32).type(a.dtype) + a.float().double().to(a),
+         [normal(3, 4)], lambda a: 2 * a.astype(np.float32).astype(a.dtype),
+         torch=lambda a: a.to(_torch().float32).type(a.dtype) + a.float().double().to(a), gradcheck=False),
 
     # -- elementwise and activations (ops/elementwise.py, ops/activations.py) --
     Case("exp", lambda a: a.exp(), [normal(3, 4)], np.exp, torch=SAME),
     Case("log", lambda a: a.log(), [positive(3, 4)], np.log, torch=SAME),
     # -- new elementwise cases go here --
+    Case("abs", lambda a: a.abs(), [off_kink(3, 4)], np.abs, torch=SAME),
+    Case("abs_kink", lambda a: abs(a), [constant([-1.0, 0.0, 2.0])], np.abs, torch=SAME, gradcheck=False),
+    Case("sqrt", lambda a: a.sqrt(), [positive(3, 4)], np.sqrt, torch=SAME),
+    Case("clamp_numbers", lambda a: a.clamp(-0.5, 0.5), [beside([-0.5, 0.5], 4, 5)], lambda a: np.clip(a, -0.5, 0.5),
+         torch=SAME),
+    Case("clamp_min_only", lambda a: minigrad.clamp(a, min=0.5), [beside([0.5], 4, 5)], lambda a: np.maximum(a, 0.5),
+         torch=lambda a: _torch().clamp(a, min=0.5)),
+    Case("clip_max_only", lambda a: a.clip(max=-0.5), [beside([-0.5], 4, 5)], lambda a: np.minimum(a, -0.5),
+         torch=SAME),
+    Case("clamp_at_the_bounds", lambda a: a.clamp(-0.5, 0.5), [constant([-1.0, -0.5, 0.0, 0.5, 1.0])],
+         lambda a: np.clip(a, -0.5, 0.5), torch=SAME, gradcheck=False),
+    Case("clamp_tensor_bounds", lambda a, lo, hi: minigrad.clamp(a, lo, hi), [normal(3, 4), normal(4), normal(3, 1)],
+         lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi), torch=lambda a, lo, hi: _torch().clamp(a, lo, hi)),
+    Case("clamp_tensor_bounds_ties", lambda a, lo, hi: a.clamp(lo, hi),
+         [constant([-1.0, 0.0, 1.0, 2.0, 3.0]), constant([0.0, 0.0, 1.0, 3.0, 3.0]),
+          constant([0.0, 1.0, 1.0, 2.0, 5.0])],
+         lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi), torch=SAME, gradcheck=False),
+    Case("maximum", lambda a, b: minigrad.maximum(a, b), [normal(3, 4), normal(4)], np.maximum,
+         torch=lambda a, b: _torch().maximum(a, b)),
+    Case("minimum", lambda a, b: a.minimum(b), [normal(3, 1), normal(4)], np.minimum, torch=SAME),
+    Case("maximum_minimum_ties", lambda a, b: a.maximum(b) * 2 + a.minimum(b),
+         [constant([1.0, 2.0, 3.0]), constant([1.0, 1.0, 4.0])], lambda a, b: np.maximum(a, b) * 2 + np.minimum(a, b),
+         torch=SAME, gradcheck=False),
+    Case("where", lambda a, b: minigrad.where(a > 0, a, b), [off_kink(3, 4), normal(4)],
+         lambda a, b: np.where(a > 0, a, b), torch=lambda a, b: _torch().where(a > 0, a, b)),
+    Case("where_number", lambda a: minigrad.where(a > 0, a, 0.0) + a.where(a < 0, 1.0), [off_kink(3, 4)],
+         lambda a: np.where(a > 0, a, 0.0) + np.where(a < 0, a, 1.0),
+         torch=lambda a: _torch().where(a > 0, a, 0.0) + a.where(a < 0, 1.0)),
+    Case("masked_fill", lambda a: a.masked_fill(a[0] > 0, -1.0), [off_kink(3, 4)],
+         lambda a: np.where(a[0] > 0, -1.0, a), torch=SAME),
+    Case("tril_triu", lambda a: a.tril() + minigrad.triu(a, 1) * 2 + a.tril(-1), [normal(2, 3, 4)],
+         lambda a: np.tril(a) + np.triu(a, 1) * 2 + np.tril(a, -1),
+         torch=lambda a: a.tril() + _torch().triu(a, 1) * 2 + a.tril(-1)),
 
     Case("relu", lambda a: a.relu(), [off_kink(4, 5)], lambda a: np.maximum(a, 0), torch=SAME),
     Case("sigmoid", lambda a: a.sigmoid(), [normal(4, 5)], _sigmoid, torch=SAME),
@@ -181,6 +246,8 @@ CASES = [
     Case("log_softmax", lambda a: F.log_softmax(a, dim=1), [normal(3, 5)], lambda a: np.log(_softmax(a, 1)),
          torch=lambda a: _tF().log_softmax(a, dim=1)),
     # -- new activation cases go here --
+    Case("softmax_methods", lambda a: a.softmax(0) + a.log_softmax(-1), [normal(3, 5)],
+         lambda a: _softmax(a, 0) + np.log(_softmax(a, -1)), torch=SAME),
 
     # -- reductions (ops/reductions.py) --
     Case("sum_all", lambda a: a.sum(), [normal(3, 4)], lambda a: a.sum(), torch=SAME),
@@ -190,11 +257,37 @@ CASES = [
          torch=lambda a: a.sum((0, 2))),
     Case("mean_all", lambda a: a.mean(), [normal(3, 4)], lambda a: a.mean(), torch=SAME),
     Case("mean_axis", lambda a: a.mean(axis=0), [normal(3, 4)], lambda a: a.mean(axis=0), torch=lambda a: a.mean(0)),
-    Case("max_all", lambda a: a.max(), [normal(3, 4)], lambda a: a.max(), torch=lambda a: a.amax()),
-    Case("max_axis", lambda a: a.max(axis=1), [normal(3, 4)], lambda a: a.max(axis=1), torch=lambda a: a.amax(1)),
-    Case("max_ties", lambda a: a.max(axis=1), [constant([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])],
-         lambda a: a.max(axis=1), torch=lambda a: a.amax(1), gradcheck=False),
+    Case("max_all", lambda a: a.max(), [normal(3, 4)], lambda a: a.max(), torch=SAME),
+    Case("amax_axis", lambda a: a.amax(axis=1), [normal(3, 4)], lambda a: a.max(axis=1), torch=lambda a: a.amax(1)),
+    Case("amax_ties", lambda a: a.amax(1), [constant([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])],
+         lambda a: a.max(axis=1), torch=SAME, gradcheck=False),
     # -- new reduction cases go here --
+    Case("max_all_ties", lambda a: a.max() + a.min(), [constant([[1.0, 3.0, 3.0], [0.0, 2.0, 0.0]])],
+         lambda a: a.max() + a.min(), torch=SAME, gradcheck=False),
+    Case("max_dim", lambda a: a.max(dim=1).values, [normal(3, 4)], lambda a: a.max(axis=1), torch=SAME),
+    Case("max_dim_keepdim", lambda a: a.max(0, keepdim=True)[0], [normal(3, 4)], lambda a: a.max(0, keepdims=True),
+         torch=SAME),
+    Case("max_min_dim_ties", lambda a: a.max(1).values + a.min(dim=-1).values,
+         [constant([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [0.0, 5.0, 0.0]])], lambda a: a.max(1) + a.min(1),
+         torch=SAME, gradcheck=False),
+    Case("min_all", lambda a: a.min(), [normal(3, 4)], lambda a: a.min(), torch=SAME),
+    Case("min_dim", lambda a: a.min(0).values, [normal(3, 4)], lambda a: a.min(0), torch=SAME),
+    Case("amin_dims", lambda a: a.amin(dim=(0, 2)), [normal(2, 3, 4)], lambda a: a.min(axis=(0, 2)), torch=SAME),
+    Case("amin_ties", lambda a: a.amin(0), [constant([[1.0, 3.0], [1.0, 2.0]])], lambda a: a.min(0), torch=SAME,
+         gradcheck=False),
+    Case("sum_dim_keepdim", lambda a: a.sum(dim=(0, 2), keepdim=True), [normal(2, 3, 4)],
+         lambda a: a.sum(axis=(0, 2), keepdims=True), torch=SAME),
+    Case("mean_dim", lambda a: a.mean(dim=-1), [normal(3, 4)], lambda a: a.mean(-1), torch=SAME),
+    Case("var_all", lambda a: a.var(), [normal(3, 4)], lambda a: a.var(ddof=1), torch=SAME),
+    Case("var_dim_keepdim", lambda a: a.var(1, keepdim=True), [normal(3, 4)], lambda a: a.var(1, ddof=1, keepdims=True),
+         torch=SAME),
+    Case("var_population", lambda a: a.var(dim=0, correction=0) + a.var(0, unbiased=False), [normal(3, 4)],
+         lambda a: 2 * a.var(0), torch=SAME),
+    Case("std", lambda a: a.std() + a.std(dim=(0, 1)) + a.std(1, unbiased=False).sum(), [normal(2, 3)],
+         lambda a: 2 * a.std(ddof=1) + a.std(1).sum(), torch=SAME),
+    Case("topk", lambda a: a.topk(2).values, [normal(3, 5)], lambda a: -np.sort(-a, 1)[:, :2], torch=SAME),
+    Case("topk_smallest_dim0", lambda a: minigrad.topk(a, 2, dim=0, largest=False)[0], [normal(3, 5)],
+         lambda a: np.sort(a, 0)[:2], torch=lambda a: _torch().topk(a, 2, dim=0, largest=False)[0]),
 
     # -- shape (ops/shape.py) --
     Case("reshape", lambda a: a.reshape(4, 3), [normal(3, 4)], lambda a: a.reshape(4, 3), torch=SAME),
@@ -209,6 +302,34 @@ CASES = [
          lambda a: a[np.array([0, 2, 0]), np.array([1, 3, 1])],
          torch=lambda a: a[_torch().tensor([0, 2, 0]), _torch().tensor([1, 3, 1])]),
     # -- new shape cases go here --
+    Case("unsqueeze_squeeze", lambda a: a.unsqueeze(1).squeeze(2) * a.squeeze().unsqueeze(-1), [normal(3, 1, 4)],
+         lambda a: a * a.reshape(3, 4, 1), torch=SAME),
+    Case("squeeze_dim", lambda a: a.squeeze(1) + a.squeeze((0, 1)), [normal(1, 1, 4)], lambda a: 2 * a.reshape(1, 4),
+         torch=SAME),
+    Case("permute", lambda a: a.permute(2, 0, 1), [normal(2, 3, 4)], lambda a: a.transpose(2, 0, 1), torch=SAME),
+    Case("expand", lambda a: a.expand(2, 3, 4) + a.expand(-1, 4), [normal(3, 1)],
+         lambda a: np.broadcast_to(a, (2, 3, 4)) + np.broadcast_to(a, (3, 4)), torch=SAME),
+    Case("expand_as", lambda a, b: a.expand_as(b) * b, [normal(4), normal(3, 4)], lambda a, b: a * b, torch=SAME),
+    Case("flatten_range", lambda a: a.flatten(0, 1), [normal(2, 3, 4)], lambda a: a.reshape(6, 4), torch=SAME),
+    Case("split_chunk", lambda a: a.split(2, dim=1)[0] * a.split([1, 3], 1)[1][:, 1:] + a.chunk(3)[2].sum(),
+         [normal(5, 4)], lambda a: a[:, :2] * a[:, 2:] + a[4:].sum(), torch=SAME),
+    Case("contiguous_clone", lambda a: a.T.contiguous() * a.clone().T, [normal(3, 4)], lambda a: a.T * a.T, torch=SAME),
+    Case("cat", lambda a, b: minigrad.cat([a, b, a], dim=1), [normal(3, 2), normal(3, 4)],
+         lambda a, b: np.concatenate([a, b, a], 1), torch=lambda a, b: _torch().cat([a, b, a], dim=1)),
+    Case("stack", lambda a, b: minigrad.stack([a, b, a], dim=-1), [normal(3, 2), normal(3, 2)],
+         lambda a, b: np.stack([a, b, a], -1), torch=lambda a, b: _torch().stack([a, b, a], dim=-1)),
+    Case("gather_repeated", lambda a: a.gather(1, _on(a, [[0, 0], [3, 1], [2, 2]])), [normal(3, 4)],
+         lambda a: np.take_along_axis(a, np.array([[0, 0], [3, 1], [2, 2]]), 1),
+         torch=lambda a: a.gather(1, _idx([[0, 0], [3, 1], [2, 2]]))),
+    Case("getitem_int_slice_list", lambda a: a[0, :, [0, 1, 0]], [normal(3, 4, 5)],
+         lambda a: a[0][:, [0, 1, 0]], torch=SAME),
+    Case("getitem_int_ellipsis_list", lambda a: a[1, ..., [2, 2]] + a[_on(a, 0), :, [1, 3]],
+         [normal(3, 4, 5)], lambda a: a[1][:, [2, 2]] + a[0][:, [1, 3]],
+         torch=lambda a: a[1, ..., [2, 2]] + a[_idx(0), :, [1, 3]]),
+    Case("getitem_none_between", lambda a: a[0, None, :, [1, 2]], [normal(3, 4, 5)],
+         lambda a: a[0][None][:, :, [1, 2]], torch=SAME),
+    Case("getitem_mask", lambda a: a[a > 0] * 2 + a[a[:, 0] > 0].sum(), [off_kink(4, 3)],
+         lambda a: a[a > 0] * 2 + a[a[:, 0] > 0].sum(), torch=SAME),
 
     # -- layers (ops/linear.py); PyTorch stores the weight as (out, in) --
     Case("linear", lambda x, w, b: F.linear(x, w, b), [normal(5, 4), normal(4, 3), normal(3)],

@@ -1,10 +1,13 @@
 """Every differentiable op: a ``Function`` with ``forward`` and ``backward`` on raw arrays.
 
 arithmetic    add, sub, mul, div, neg, pow, matmul
-elementwise   exp, log
+dtypes        cast, and PyTorch's type promotion (result_type, promote)
+elementwise   exp, log, abs, sqrt, clamp, maximum, minimum, where, masked_fill, tril, triu
 activations   relu, sigmoid, tanh, softmax, log_softmax
-reductions    sum, mean, max
-shape         reshape, transpose, getitem
+reductions    sum, mean, amax, amin, var (and max, min, argmax, argmin, std, topk on them)
+shape         reshape, transpose, expand, clone (and unsqueeze, squeeze, flatten, permute)
+indexing      getitem (PyTorch's index order), gather, one_hot
+join          cat, stack (and split, chunk)
 linear        linear (the fused ``X @ W + b``)
 losses        cross_entropy (fused softmax + NLL), binary_cross_entropy(_with_logits), mse_loss
 embedding     embedding (rows of a table picked by index)

@@ -1,18 +1,50 @@
-"""Arithmetic with NumPy broadcasting, and the matrix product.
+"""Arithmetic with NumPy broadcasting, powers, and the matrix product.
 
 Shapes: ``a`` and ``b`` broadcast to the output's shape; ``sum_to`` folds each gradient back
 to its input's shape (see ``minigrad.autograd.sum_to``). A Python number may stand for either
-operand; it gets no gradient.
+operand; it gets no gradient. Dtypes follow PyTorch's promotion (``ops/dtypes.py``): a number
+never widens a tensor, and integer tensors divided give float32.
 """
 import math
 from numbers import Number
 
 from .. import autograd
 from ..autograd import Function, sum_to
+from ..backend import get_array_module
+from .dtypes import check_same_dtype, promote
 
 
 def _shape(x):
     return x.shape if hasattr(x, "shape") else ()
+
+
+def _check_operands(name, a, b):
+    for x in (a, b):
+        if not isinstance(x, (autograd.Tensor, Number)):
+            raise TypeError(f"{name}: expected Tensors or Python numbers, got {type(x).__name__}; "
+                            "wrap arrays with minigrad.tensor(...)")
+
+
+def broadcast_check(name, *operands):
+    """Raise, naming the op and the shapes, unless the operands' shapes broadcast together."""
+    shapes = [_shape(getattr(x, "data", x)) for x in operands]
+    for sizes in zip(*(reversed(s) for s in shapes)):
+        if len({n for n in sizes if n != 1}) > 1:
+            raise ValueError(f"{name}: shapes {' and '.join(str(s) for s in shapes)} do not broadcast "
+                             "(trailing axes must be equal or 1)")
+
+
+def _binary(fn, name, a, b, floating=False):
+    _check_operands(name, a, b)
+    broadcast_check(name, a, b)
+    return fn.apply(*promote(a, b, floating=floating))
+
+
+def _log(xp, a):
+    """log(a) for an array or a number; a number's log stays a Python number (no dtype of its own)."""
+    if hasattr(a, "shape"):
+        return xp.log(a)
+    return math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
 
 
 class Add(Function):
@@ -29,6 +61,11 @@ class Add(Function):
         return sum_to(grad_output, a_shape), sum_to(grad_output, b_shape)
 
 
+def add(a, b):
+    """a + b with broadcasting."""
+    return _binary(Add, "add", a, b)
+
+
 class Sub(Function):
     """c = a - b.   da = sum_to(G, a.shape),  db = -sum_to(G, b.shape)."""
 
@@ -42,6 +79,11 @@ class Sub(Function):
         a_shape, b_shape = ctx.shapes
         db = -sum_to(grad_output, b_shape) if ctx.needs_input_grad[1] else None
         return sum_to(grad_output, a_shape), db
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return _binary(Sub, "sub", a, b)
 
 
 class Mul(Function):
@@ -60,6 +102,11 @@ class Mul(Function):
         return da, db
 
 
+def mul(a, b):
+    """a * b with broadcasting."""
+    return _binary(Mul, "mul", a, b)
+
+
 class Div(Function):
     """c = a / b.   da = sum_to(G / b, a.shape),  db = sum_to(-G * a / b**2, b.shape)."""
 
@@ -76,6 +123,11 @@ class Div(Function):
         return da, db
 
 
+def div(a, b):
+    """a / b with broadcasting: true division, so integer tensors give float32, as in PyTorch."""
+    return _binary(Div, "div", a, b, floating=True)
+
+
 class Neg(Function):
     """c = -a.   da = -G."""
 
@@ -88,20 +140,51 @@ class Neg(Function):
         return -grad_output
 
 
+def neg(a):
+    return Neg.apply(a)
+
+
 class Pow(Function):
-    """c = a ** p for a constant number p.   da = G * p * a ** (p - 1)."""
+    """c = a ** b, each a tensor or a number, broadcast.
+
+        da = sum_to(G * b * a ** (b - 1), a.shape),   0 where b == 0
+        db = sum_to(G * c * log(a), b.shape),         0 where a == 0 and b >= 0
+
+    PyTorch's conventions at the edges: where b == 0, c = 1 whatever a is, so its slope in a is
+    0 (even at a = 0, where b * a ** (b - 1) would be 0 * inf). Where a == 0 and b >= 0, c stays
+    0 (or 1) as b moves, so its slope in b is 0 rather than 0 * log(0). A negative base has no
+    real logarithm: the gradient of b is nan there, as in PyTorch, while the gradient of a is
+    finite (for instance (-2) ** 2 has slope -4 in a).
+    """
 
     @staticmethod
-    def forward(ctx, a, p):
-        ctx.save_for_backward(a)
-        ctx.p = p
-        return a ** p
+    def forward(ctx, a, b):
+        c = a ** b
+        ctx.save_for_backward(a, b, c)
+        return c
 
     @staticmethod
     def backward(ctx, grad_output):
-        (a,) = ctx.saved_tensors
-        p = ctx.p
-        return grad_output * p * a ** (p - 1), None
+        a, b, c = ctx.saved_tensors
+        xp = get_array_module(grad_output)
+        zero = xp.zeros((), dtype=grad_output.dtype)
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            da = sum_to(xp.where(b == 0, zero, grad_output * b * a ** (b - 1)), _shape(a))
+        if ctx.needs_input_grad[1]:
+            db = sum_to(xp.where((a == 0) & (b >= 0), zero, grad_output * c * _log(xp, a)), _shape(b))
+        return da, db
+
+
+def pow(a, exponent):
+    """a ** exponent, either of them a tensor or a number (``torch.pow``)."""
+    _check_operands("pow", a, exponent)
+    broadcast_check("pow", a, exponent)
+    a, exponent = promote(a, exponent)
+    if isinstance(exponent, Number) and not isinstance(a, Number) and a.data.dtype.kind in "iu" and exponent < 0:
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed (exponent {exponent}); "
+                           "make the tensor float first, e.g. x.float() ** -1")
+    return Pow.apply(a, exponent)
 
 
 class MatMul(Function):
@@ -139,69 +222,8 @@ class MatMul(Function):
         return da, db
 
 
-def _check_operands(name, a, b):
-    for x in (a, b):
-        if not isinstance(x, (autograd.Tensor, Number)):
-            raise TypeError(f"{name}: expected Tensors or Python numbers, got {type(x).__name__}; "
-                            "wrap arrays with minigrad.tensor(...)")
-
-
-def _broadcast_check(name, a, b):
-    sa, sb = _shape(getattr(a, "data", a)), _shape(getattr(b, "data", b))
-    if sa != sb:
-        for x, y in zip(reversed(sa), reversed(sb)):
-            if x != y and x != 1 and y != 1:
-                raise ValueError(f"{name}: shapes {sa} and {sb} do not broadcast (NumPy rules: "
-                                 "trailing axes must be equal or 1)")
-
-
-def _binary(fn, name, a, b):
-    _check_operands(name, a, b)
-    _broadcast_check(name, a, b)
-    return fn.apply(a, b)
-
-
-def add(a, b):
-    """a + b with broadcasting."""
-    return _binary(Add, "add", a, b)
-
-
-def sub(a, b):
-    """a - b with broadcasting."""
-    return _binary(Sub, "sub", a, b)
-
-
-def mul(a, b):
-    """a * b with broadcasting."""
-    return _binary(Mul, "mul", a, b)
-
-
-def div(a, b):
-    """a / b with broadcasting."""
-    return _binary(Div, "div", a, b)
-
-
-def neg(a):
-    return Neg.apply(a)
-
-
-def pow(a, exponent):
-    """a ** exponent for a constant Python number exponent."""
-    if not isinstance(exponent, (int, float)):
-        raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}; "
-                        "for a tensor exponent write exp(b * log(a))")
-    return Pow.apply(a, exponent)
-
-
-def rpow(base, a):
-    """base ** a for a constant positive number base, as exp(a * log(base))."""
-    from .elementwise import exp
-
-    return exp(a * math.log(base))
-
-
 def matmul(a, b):
-    """a @ b, NumPy's matmul semantics."""
+    """a @ b, NumPy's matmul semantics; both operands of one dtype, as PyTorch requires."""
     _check_operands("matmul", a, b)
     sa, sb = _shape(getattr(a, "data", a)), _shape(getattr(b, "data", b))
     if not sa or not sb:
@@ -211,4 +233,5 @@ def matmul(a, b):
     if ka != kb:
         raise ValueError(f"matmul: inner dimensions differ: {sa} @ {sb} (Expect: a.shape[-1] == "
                          f"b.shape[-2], Actual: {ka} != {kb})")
+    check_same_dtype("matmul", a, b)
     return MatMul.apply(a, b)

@@ -1,6 +1,7 @@
 """The fused linear layer, the hot path of every MLP."""
 from ..autograd import Function
 from ..backend import get_array_module
+from .dtypes import check_same_dtype
 
 
 class Linear(Function):
@@ -43,9 +44,13 @@ class Linear(Function):
 
 
 def linear(x, weight, bias=None):
-    """Z = x @ weight + bias, weight of shape (in, out). See ``Linear``."""
+    """Z = x @ weight + bias, weight of shape (in, out). See ``Linear``.
+
+    x, weight and bias must share one dtype: as in PyTorch, a matrix product does not promote.
+    """
     if x.shape[-1] != weight.shape[0]:
         raise ValueError(f"linear: input has {x.shape[-1]} features but the weight expects "
                          f"{weight.shape[0]} (Expect: x.shape[-1] == weight.shape[0], Actual: "
                          f"{x.shape[-1]} != {weight.shape[0]}; x is {x.shape}, weight is {weight.shape})")
+    check_same_dtype("linear", x, weight, bias)
     return Linear.apply(x, weight, bias)
