@@ -1,8 +1,12 @@
-"""Layers, losses and the ``Module`` base class, with PyTorch's names."""
-from . import functional
-from .layers import Flatten, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
+"""Layers, containers, activations, losses and the ``Module`` base class, with PyTorch's names."""
+from . import functional, init
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .container import ModuleDict, ModuleList, Sequential
+from .layers import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
 
-__all__ = ["functional", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax",
-           "Flatten", "Sequential", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss"]
+__all__ = ["functional", "init", "Module", "Parameter",
+           "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Flatten",
+           "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss"]
