@@ -31,6 +31,12 @@ def _upstream(grad_output, reduction, n, shape):
     return grad_output.reshape(shape)
 
 
+def _nonzero(total):
+    """The divisor of a weighted mean for the backward: when every label is ignored the mean is
+    0/0 = nan, as PyTorch's, but the gradient is 0 (every row's share is 0), not 0 * inf."""
+    return None if total is None else get_array_module(total).where(total == 0, 1, total)
+
+
 def _class_rows(x):
     """(N, C, d1, ..., dk) -> (N*d1*...*dk, C) with the class axis last, and (C,) -> (1, C):
     after this every row is one example (or one pixel of one example)."""
@@ -128,7 +134,8 @@ class CrossEntropy(Function):
             losses = (1 - label_smoothing) * losses + (label_smoothing / n_classes) * smooth
         total = w_y.sum() if reduction == "mean" else None
         ctx.save_for_backward(xp.exp(log_p), y_safe, counts, w_y, weight)
-        ctx.eps, ctx.reduction, ctx.total, ctx.shape, ctx.rows = label_smoothing, reduction, total, z.shape, rows
+        ctx.eps, ctx.reduction, ctx.shape, ctx.rows = label_smoothing, reduction, z.shape, rows
+        ctx.total = _nonzero(total)
         return losses.reshape(y.shape) if reduction == "none" else _reduce(losses, reduction, total)
 
     @staticmethod
@@ -218,7 +225,7 @@ class NLL(Function):
         losses = -xr[rows, y_safe] * w_y
         total = w_y.sum() if reduction == "mean" else None
         ctx.save_for_backward(y_safe, w_y)
-        ctx.reduction, ctx.total, ctx.shape, ctx.rows = reduction, total, x.shape, rows
+        ctx.reduction, ctx.total, ctx.shape, ctx.rows = reduction, _nonzero(total), x.shape, rows
         ctx.dtype, ctx.n_classes = x.dtype, xr.shape[1]
         return losses.reshape(y.shape) if reduction == "none" else _reduce(losses, reduction, total)
 
