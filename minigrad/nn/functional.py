@@ -15,7 +15,7 @@ from ..ops.activations import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid
                                softplus, tanh)
 from ..ops.linear import linear  # noqa: F401
 from ..tensor import Tensor
-from .reduction import resolve
+from .reduction import REDUCTIONS, resolve
 
 
 def _check_loss_args(name, input, target):
@@ -104,7 +104,21 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     """
     name = "cross_entropy"
     _check_loss_args(name, input, target)
-    reduction = resolve(name, size_average, reduce, reduction)
+    if size_average is not None or reduce is not None or reduction not in REDUCTIONS:
+        reduction = resolve(name, size_average, reduce, reduction)
+    labels = target.data
+    # The article's loop first, with as few checks as it needs: (n, C) logits, integer labels on
+    # the CPU, no weight or smoothing, and every label >= 0 (a label < 0 is either ignore_index
+    # or wrong). A label >= C makes the fused op's indexing fail, and the error is reported here.
+    if (weight is None and not label_smoothing and ignore_index < 0 and input.ndim == 2 and is_cpu(labels)
+            and labels.dtype.kind in "iu" and labels.shape == input.shape[:1] and labels.size
+            and labels.min() >= 0):
+        try:
+            return losses.SoftmaxCrossEntropy.apply(input, target, reduction)
+        except IndexError:
+            if labels.max() >= input.shape[1]:
+                _raise_bad_label(name, int(labels.max()), input.shape[1])
+            raise
     n_classes = _class_axis(name, input)
     _class_weight(name, weight, input, n_classes)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -119,19 +133,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
                              "(as in PyTorch); leave it at its default")
         return losses.SoftTargetCrossEntropy.apply(input, target, weight, label_smoothing, reduction)
     _check_label_tensor(name, input, target)
-    labels = target.data
     if is_cpu(labels):
-        # The article's loop: (n, C) logits, valid labels, nothing else. A label < 0 either is
-        # ignore_index or is wrong, so min() >= 0 admits the fused op; a label >= C makes its
-        # indexing fail, and the error is reported below.
-        if (weight is None and not label_smoothing and input.ndim == 2 and ignore_index < 0
-                and labels.size and labels.min() >= 0):
-            try:
-                return losses.SoftmaxCrossEntropy.apply(input, target, reduction)
-            except IndexError:
-                if labels.max() >= n_classes:
-                    _raise_bad_label(name, int(labels.max()), n_classes)
-                raise
         _check_labels(name, labels, n_classes, ignore_index)
     return losses.CrossEntropy.apply(input, target, weight, ignore_index, label_smoothing, reduction)
 

@@ -20,10 +20,9 @@ def _implicit_dim(name, ndim):
     return dim
 
 
-def _no_inplace(name, inplace):
-    if inplace:
-        raise NotImplementedError(f"{name}: inplace=True is not supported; minigrad's activations return a "
-                                  f"new tensor, so pass inplace=False and use the result (x = {name}(x))")
+def _no_inplace(name):
+    raise NotImplementedError(f"{name}: inplace=True is not supported; minigrad's activations return a "
+                              f"new tensor, so pass inplace=False and use the result (x = {name}(x))")
 
 
 # erf by W. J. Cody's rational Chebyshev approximations ("Rational Chebyshev approximations for
@@ -124,7 +123,8 @@ class ReLU(Function):
 
 
 def relu(input, inplace: bool = False):
-    _no_inplace("relu", inplace)
+    if inplace:
+        _no_inplace("relu")
     return ReLU.apply(input)
 
 
@@ -148,7 +148,8 @@ class LeakyReLU(Function):
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
-    _no_inplace("leaky_relu", inplace)
+    if inplace:
+        _no_inplace("leaky_relu")
     return LeakyReLU.apply(input, negative_slope)
 
 
@@ -174,7 +175,8 @@ class ELU(Function):
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
-    _no_inplace("elu", inplace)
+    if inplace:
+        _no_inplace("elu")
     return ELU.apply(input, alpha)
 
 
@@ -234,7 +236,8 @@ class SiLU(Function):
 
 
 def silu(input, inplace: bool = False):
-    _no_inplace("silu", inplace)
+    if inplace:
+        _no_inplace("silu")
     return SiLU.apply(input)
 
 
