@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hst
 from hypothesis.extra import numpy as hnp
-from op_cases import _ce_ref, _nll_ref, _smooth_l1_ref, _soft_ce_ref
+from op_cases import Case, _ce_ref, _nll_ref, _smooth_l1_ref, _soft_ce_ref
 
 import minigrad
 import minigrad.nn.functional as F
@@ -208,21 +208,15 @@ def test_pos_weight_is_stable_at_extreme_logits():
 
 torch = pytest.importorskip("torch")
 tF = torch.nn.functional
+import test_torch_parity  # noqa: E402  (after the skip: it needs torch)
 
 
-def _parity(fn, host, *, grads=True):
-    """fn(F, *tensors) with minigrad's F and torch's, same float64 inputs: values and gradients."""
-    ours = [minigrad.tensor(a, requires_grad=a.dtype.kind == "f") for a in host]
-    theirs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in host]
-    out, ref = fn(F, *ours), fn(tF, *theirs)
-    assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-14)
-    upstream = np.random.default_rng(1).standard_normal(out.shape)
-    out.backward(minigrad.tensor(upstream))
-    ref.backward(torch.tensor(upstream))
-    for a, b in zip(ours, theirs):
-        if b.requires_grad:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-12, atol=1e-14)
+def _parity(fn, host):
+    """fn(F, *tensors) with minigrad's F and torch's, same float64 inputs: values and gradients,
+    checked as the registry's cases are (test_torch_parity.test_op_matches_pytorch)."""
+    case = Case("parity", lambda *t: fn(F, *t), [lambda rng, a=a: a for a in host], None,
+                torch=lambda *t: fn(tF, *t))
+    test_torch_parity.test_op_matches_pytorch(case)
 
 
 def _const(t, values):

@@ -220,26 +220,24 @@ def _weighted(name, op, input, target, weight, reduction, mean_by_weight, *args)
     return weighted.sum() / weight.sum() if mean_by_weight else weighted.mean()
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
-             weight: Tensor | None = None) -> Tensor:
-    """Mean squared error between ``input`` and ``target`` of the same shape."""
-    name = "mse_loss"
+def _elementwise_loss(name, op, input, target, size_average, reduce, reduction, weight):
     _check_pair(name, input, target)
     reduction = resolve(name, size_average, reduce, reduction)
     if weight is not None:
-        return _weighted(name, losses.MSE, input, target, weight, reduction, True)
-    return losses.MSE.apply(input, target, reduction)
+        return _weighted(name, op, input, target, weight, reduction, True)
+    return op.apply(input, target, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    """Mean squared error between ``input`` and ``target`` of the same shape."""
+    return _elementwise_loss("mse_loss", losses.MSE, input, target, size_average, reduce, reduction, weight)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
     """Mean absolute error between ``input`` and ``target`` of the same shape."""
-    name = "l1_loss"
-    _check_pair(name, input, target)
-    reduction = resolve(name, size_average, reduce, reduction)
-    if weight is not None:
-        return _weighted(name, losses.L1, input, target, weight, reduction, True)
-    return losses.L1.apply(input, target, reduction)
+    return _elementwise_loss("l1_loss", losses.L1, input, target, size_average, reduce, reduction, weight)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
