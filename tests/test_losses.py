@@ -68,7 +68,7 @@ def test_nll_loss(problem, reduction):
     x, y, weight, ignore = problem
     kwargs = dict(weight=weight, ignore_index=ignore, reduction=reduction)
     np.testing.assert_allclose(F.nll_loss(x, y, **kwargs).data, _nll_ref(x.data, y.data, _w(weight), ignore, reduction),
-                               rtol=1e-13)
+                               rtol=1e-13, atol=1e-15)
     assert gradcheck(lambda t: F.nll_loss(t, y, **kwargs), [x])
 
 
@@ -116,7 +116,7 @@ def test_l1_loss(pair, data, reduction):
     st.assume(np.abs(x.data - y.data).min() > 1e-3)  # away from the kink at x == y
     d = np.abs(x.data - y.data)
     np.testing.assert_allclose(F.l1_loss(x, y, reduction=reduction).data,
-                               {"mean": d.mean(), "sum": d.sum(), "none": d}[reduction], rtol=1e-13)
+                               {"mean": d.mean(), "sum": d.sum(), "none": d}[reduction], rtol=1e-13, atol=1e-15)
     assert gradcheck(lambda a, b: F.l1_loss(a, b, reduction=reduction), [x, y])
 
 
@@ -133,9 +133,9 @@ def test_smooth_l1_and_huber(pair, data, beta, reduction):
     y = data.draw(st.tensors(x.shape))
     reduce = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}[reduction]
     smooth = _smooth_l1_ref(x.data - y.data, beta)
-    np.testing.assert_allclose(F.smooth_l1_loss(x, y, reduction=reduction, beta=beta).data, reduce(smooth), rtol=1e-13)
+    np.testing.assert_allclose(F.smooth_l1_loss(x, y, reduction=reduction, beta=beta).data, reduce(smooth), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(F.huber_loss(x, y, reduction=reduction, delta=beta).data, reduce(beta * smooth),
-                               rtol=1e-13)
+                               rtol=1e-13, atol=1e-15)
     # the derivative is continuous at |d| = beta, so central differences may straddle it
     assert gradcheck(lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta), [x, y])
     assert gradcheck(lambda a, b: F.huber_loss(a, b, reduction=reduction, delta=beta), [x, y])
@@ -156,7 +156,7 @@ def test_kl_div(data, reduction, log_target):
     ref = {"mean": losses.mean(), "batchmean": losses.sum() / shape[0], "sum": losses.sum(), "none": losses}[reduction]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # 'mean' warns, as PyTorch's does
-        np.testing.assert_allclose(F.kl_div(x, t, reduction=reduction, log_target=log_target).data, ref, rtol=1e-12)
+        np.testing.assert_allclose(F.kl_div(x, t, reduction=reduction, log_target=log_target).data, ref, rtol=1e-12, atol=1e-15)
         assert gradcheck(lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=log_target), [x, t])
 
 
@@ -180,7 +180,7 @@ def test_bce_with_logits_weight_and_pos_weight(data, reduction, weighted, pos):
         * (1 if w is None else w.data)
     ref = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
     kwargs = dict(weight=w, pos_weight=pw, reduction=reduction)
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(z, y, **kwargs).data, ref, rtol=1e-11)
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(z, y, **kwargs).data, ref, rtol=1e-11, atol=1e-15)
     assert gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, **kwargs), [z, y])
 
 
@@ -191,7 +191,7 @@ def test_bce_weight(data, reduction):
     w = minigrad.tensor(data.draw(hnp.arrays(np.float64, shape[:1] + (1,), elements=hst.floats(0.25, 3))))
     losses = -(y.data * np.log(p.data) + (1 - y.data) * np.log(1 - p.data)) * w.data
     ref = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.binary_cross_entropy(p, y, weight=w, reduction=reduction).data, ref, rtol=1e-12)
+    np.testing.assert_allclose(F.binary_cross_entropy(p, y, weight=w, reduction=reduction).data, ref, rtol=1e-12, atol=1e-15)
     assert gradcheck(lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=reduction), [p, y])
 
 
@@ -200,7 +200,7 @@ def test_pos_weight_is_stable_at_extreme_logits():
     loss = F.binary_cross_entropy_with_logits(z, minigrad.tensor([0.0, 1.0, 1.0], dtype=minigrad.float64),
                                               pos_weight=minigrad.tensor([3.0], dtype=minigrad.float64))
     loss.backward()
-    np.testing.assert_allclose(loss.item(), (1e4 + 3e4 + 3 * np.log(2)) / 3, rtol=1e-12)
+    np.testing.assert_allclose(loss.item(), (1e4 + 3e4 + 3 * np.log(2)) / 3, rtol=1e-12, atol=1e-15)
     assert np.isfinite(z.grad.data).all()
 
 
@@ -310,7 +310,7 @@ def test_loss_modules_match_pytorch_modules():
     ours = nn.CrossEntropyLoss(weight=minigrad.tensor(w), ignore_index=2, label_smoothing=0.05)
     theirs = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), ignore_index=2, label_smoothing=0.05)
     np.testing.assert_allclose(ours(minigrad.tensor(z), minigrad.tensor(y)).item(),
-                               theirs(torch.tensor(z), torch.tensor(y)).item(), rtol=1e-12)
+                               theirs(torch.tensor(z), torch.tensor(y)).item(), rtol=1e-12, atol=1e-15)
     x, t = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
     for mine, ref in ((nn.L1Loss(), torch.nn.L1Loss()), (nn.SmoothL1Loss(beta=0.3), torch.nn.SmoothL1Loss(beta=0.3)),
                       (nn.HuberLoss(delta=0.4), torch.nn.HuberLoss(delta=0.4)),
@@ -320,10 +320,10 @@ def test_loss_modules_match_pytorch_modules():
                        torch.nn.BCEWithLogitsLoss(pos_weight=torch.full((5,), 2.0, dtype=torch.float64)))):
         target = 1 / (1 + np.exp(-t)) if isinstance(mine, nn.BCEWithLogitsLoss) else t
         np.testing.assert_allclose(mine(minigrad.tensor(x), minigrad.tensor(target)).item(),
-                                   ref(torch.tensor(x), torch.tensor(target)).item(), rtol=1e-12)
+                                   ref(torch.tensor(x), torch.tensor(target)).item(), rtol=1e-12, atol=1e-15)
     nll, ref_nll = nn.NLLLoss(ignore_index=0), torch.nn.NLLLoss(ignore_index=0)
     np.testing.assert_allclose(nll(minigrad.tensor(z), minigrad.tensor(y)).item(),
-                               ref_nll(torch.tensor(z), torch.tensor(y)).item(), rtol=1e-12)
+                               ref_nll(torch.tensor(z), torch.tensor(y)).item(), rtol=1e-12, atol=1e-15)
 
 
 # -- errors: what is wrong, and how to fix it ------------------------------------------------
