@@ -8,12 +8,12 @@ NumPy ``generator=`` given. They are drawn on the host in float64, then cast to 
 dtype and copied to its device, so a seed gives the same numbers on a CPU and on a GPU. The
 writes record nothing in the graph, as PyTorch's run under ``no_grad``.
 
-Fans, and minigrad's Linear. PyTorch reads a weight's fans from its layout (out, in, *kernel).
-minigrad's ``Linear`` stores its weight transposed, (in, out), so that the layer reads
-``x @ W``; here a 2-D tensor is read in that layout, fan_in = shape[0] and fan_out = shape[1],
-and ``kaiming_uniform_(layer.weight)`` draws from the same distribution as PyTorch's does for
-the same layer. A tensor of 3 or more axes is read in PyTorch's convolution layout (out, in,
-*kernel): fan_in = in * prod(kernel), fan_out = out * prod(kernel).
+Fans, and minigrad's Linear. PyTorch reads a weight's fans from its layout
+``(out, in, *kernel)``. minigrad's ``Linear`` stores its weight transposed, (in, out), so that
+the layer reads ``x @ W``; here a 2-D tensor is read in that layout, fan_in = shape[0] and
+fan_out = shape[1], and ``kaiming_uniform_(layer.weight)`` draws from the same distribution as
+PyTorch's does for the same layer. A tensor of 3 or more axes is read in PyTorch's convolution
+layout ``(out, in, *kernel)``: ``fan_in = in * prod(kernel)``, ``fan_out = out * prod(kernel)``.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """(fan_in, fan_out): for a 2-D (in, out) weight (minigrad's Linear) the two sides; for an
-    (out, in, *kernel) weight, in and out times the kernel's size (see the module docstring)."""
+    ``(out, in, *kernel)`` weight, in and out times the kernel's size (see the module docstring)."""
     _check("calculate_fan_in_and_fan_out", tensor)
     shape = tensor.shape
     if len(shape) < 2:
