@@ -61,7 +61,10 @@ class _IndexedModules(Module):
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}.insert: expected a Module, got {type(module).__name__}")
         mods = list(self._modules.values())
-        mods.insert(operator.index(index), module)
+        index = operator.index(index)
+        if not -len(mods) <= index <= len(mods):
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for {len(mods)} modules")
+        mods.insert(index, module)
         self._renumber(mods)
         return self
 
