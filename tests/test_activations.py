@@ -25,8 +25,9 @@ def test_erf_is_within_a_few_ulps_of_math_erf():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.standard_normal(20000) * 3, rng.uniform(-7, 7, 20000), np.linspace(-30, 30, 6001),
                         rng.standard_normal(100) * 1e-12,
-                        # each side of the boundaries between Cody's three intervals, and the ends
-                        np.nextafter(0.46875, [0, 1]), np.nextafter(4.0, [0, 10]), [0.0, -0.0, 27.0, 1e300, -1e300]])
+                        # each side of the boundary between the two intervals and of the clip at 6
+                        np.nextafter(0.46875, [0, 1]), np.nextafter(6.0, [0, 10]), -np.nextafter(6.0, [0, 10]),
+                        [0.0, -0.0, 4.0, 27.0, 1e300, -1e300]])
     ref = np.array([math.erf(v) for v in x])
     got = erf(x)
     assert _ulps(got, ref).max() <= 4
