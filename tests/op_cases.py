@@ -9,6 +9,8 @@ reached by some case and has a row in docs/gradients.md). Adding an op touches t
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import minigrad
@@ -64,8 +66,33 @@ def beside(points, *shape):
     return lambda rng: (rng.choice(points, shape) + rng.choice([-1.0, 1.0], shape) * rng.uniform(0.1, 0.4, shape))
 
 
-def labels(n, classes):
-    return lambda rng: rng.integers(0, classes, n)
+
+def labels(n, classes, ignored=None):
+    """Integer labels of shape ``n`` in [0, classes); with ``ignored``, every third one is that value."""
+    def make(rng):
+        y = rng.integers(0, classes, n)
+        if ignored is not None:
+            y.reshape(-1)[::3] = ignored
+        return y
+    return make
+
+
+def distribution(*shape):
+    """Class probabilities along axis 1 (axis 0 for a 1-D shape): positive, summing to 1."""
+    def make(rng):
+        p = rng.uniform(0.1, 1.0, shape)
+        return p / p.sum(axis=1 if len(shape) > 1 else 0, keepdims=True)
+    return make
+
+
+def wide(*shape, scale=4.0):
+    """Normal values times ``scale``: reaches every interval of erf's approximation in GELU."""
+    return lambda rng: rng.standard_normal(shape) * scale
+
+
+def away_from(point, *shape):
+    """Values in [-2, 2] at least 0.1 from ``point`` (a threshold where a function switches formula)."""
+    return lambda rng: point + rng.uniform(0.1, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
 
 
 def constant(values):
@@ -147,6 +174,93 @@ def _mask_on(t, mask):
 
 # Query 1 sees no key: the fully masked row, which gives zeros and zero gradients (PyTorch too).
 MASK = np.array([[True, False, True, True, False], [False] * 5, [True, True, False, False, True]])
+
+
+def _const(t, values):
+    """A constant like ``t`` (a class weight, a pos_weight): t's dtype and device, no gradient.
+    Works for minigrad and torch tensors alike, so one case body serves both."""
+    if isinstance(t, minigrad.Tensor):
+        c = minigrad.tensor(np.asarray(values, dtype=np.float64), dtype=t.dtype, device=t.device)
+        if type(c.data) is not type(t.data):  # test_cupy_namespace records arrays as an ndarray subclass
+            c.data = c.data.view(type(t.data))
+        return c
+    return _torch().tensor(values, dtype=t.dtype)
+
+
+def functional_case(name, call, makers, reference, gradcheck=True):
+    """A case written once as ``call(F, *tensors)``: run with minigrad's ``nn.functional`` as F,
+    and with torch's for the parity test."""
+    return Case(name, lambda *t: call(F, *t), makers, reference, torch=lambda *t: call(_tF(), *t),
+                gradcheck=gradcheck)
+
+
+def _erf(x):
+    return np.vectorize(math.erf)(x)
+
+
+def _gelu(x):
+    return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _rows(a):
+    """(N, C, d...) or (C,) -> rows (M, C), the class axis last."""
+    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1]) if a.ndim > 1 else a.reshape(1, -1)
+
+
+def _log_softmax_rows(z):
+    rows = _rows(z)
+    s = rows - rows.max(1, keepdims=True)
+    return s - np.log(np.exp(s).sum(1, keepdims=True))
+
+
+def _reduced(losses, reduction, shape, divisor):
+    if reduction == "none":
+        return losses.reshape(shape)
+    return losses.sum() if reduction == "sum" else losses.sum() / divisor
+
+
+def _ce_ref(z, y, weight=None, ignore_index=-100, eps=0.0, reduction="mean"):
+    """PyTorch's cross_entropy with class indices, written directly (a dense smoothed one-hot)."""
+    log_p = _log_softmax_rows(z)
+    n_classes = log_p.shape[1]
+    w = np.ones(n_classes) if weight is None else np.asarray(weight)
+    labels_ = np.asarray(y).reshape(-1)
+    valid = labels_ != ignore_index
+    safe = np.where(valid, labels_, 0)
+    q = np.eye(n_classes)[safe] * (1 - eps) + eps / n_classes
+    losses = -(w * q * log_p).sum(1) * valid
+    return _reduced(losses, reduction, np.shape(y), (w[safe] * valid).sum())
+
+
+def _soft_ce_ref(z, t, weight=None, eps=0.0, reduction="mean"):
+    log_p = _log_softmax_rows(z)
+    n_classes = log_p.shape[1]
+    q = _rows(t) * (1 - eps) + eps / n_classes
+    w = np.ones(n_classes) if weight is None else np.asarray(weight)
+    losses = -(w * q * log_p).sum(1)
+    return _reduced(losses, reduction, z.shape[:1] + z.shape[2:] if z.ndim > 1 else (), len(losses))
+
+
+def _nll_ref(x, y, weight=None, ignore_index=-100, reduction="mean"):
+    rows = _rows(x)
+    w = np.ones(rows.shape[1]) if weight is None else np.asarray(weight)
+    labels_ = np.asarray(y).reshape(-1)
+    valid = labels_ != ignore_index
+    safe = np.where(valid, labels_, 0)
+    losses = -w[safe] * rows[np.arange(len(safe)), safe] * valid
+    return _reduced(losses, reduction, np.shape(y), (w[safe] * valid).sum())
+
+
+def _smooth_l1_ref(d, beta):
+    a = np.abs(d)
+    return np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+
+
+W4 = [0.5, 1.0, 2.0, 1.5]  # class weights for 4 classes
 
 
 def _torch():
@@ -248,6 +362,19 @@ CASES = [
     # -- new activation cases go here --
     Case("softmax_methods", lambda a: a.softmax(0) + a.log_softmax(-1), [normal(3, 5)],
          lambda a: _softmax(a, 0) + np.log(_softmax(a, -1)), torch=SAME),
+    functional_case("leaky_relu", lambda F_, a: F_.leaky_relu(a, 0.2), [off_kink(4, 5)],
+                    lambda a: np.where(a > 0, a, 0.2 * a)),
+    functional_case("elu", lambda F_, a: F_.elu(a, alpha=1.3), [off_kink(4, 5)],
+                    lambda a: np.where(a > 0, a, 1.3 * np.expm1(a))),
+    functional_case("gelu", lambda F_, a: F_.gelu(a), [wide(4, 5)], _gelu),
+    functional_case("gelu_tanh", lambda F_, a: F_.gelu(a, approximate="tanh"), [wide(4, 5)], _gelu_tanh),
+    functional_case("silu", lambda F_, a: F_.silu(a), [wide(4, 5)], lambda a: a / (1 + np.exp(-a))),
+    functional_case("softplus", lambda F_, a: F_.softplus(a), [wide(4, 5)], lambda a: np.log1p(np.exp(a))),
+    functional_case("softplus_beta_threshold", lambda F_, a: F_.softplus(a, beta=2.0, threshold=1.0),
+                    [away_from(0.5, 4, 5)], lambda a: np.where(2 * a > 1, a, np.log1p(np.exp(2 * a)) / 2)),
+    Case("log_softmax_3d", lambda a: F.log_softmax(a, dim=1), [normal(2, 3, 4)],
+         lambda a: a - a.max(1, keepdims=True) - np.log(np.exp(a - a.max(1, keepdims=True)).sum(1, keepdims=True)),
+         torch=lambda a: _tF().log_softmax(a, dim=1)),
 
     # -- reductions (ops/reductions.py) --
     Case("sum_all", lambda a: a.sum(), [normal(3, 4)], lambda a: a.sum(), torch=SAME),
@@ -393,6 +520,80 @@ CASES = [
     Case("mse_loss", lambda x, y: F.mse_loss(x, y), [normal(4, 3), normal(4, 3)], lambda x, y: ((x - y) ** 2).mean(),
          torch=lambda x, y: _tF().mse_loss(x, y)),
     # -- new loss cases go here --
+    functional_case("cross_entropy_weight", lambda F_, z, y: F_.cross_entropy(z, y, weight=_const(z, W4)),
+                    [normal(6, 4), labels(6, 4)], lambda z, y: _ce_ref(z, y, W4)),
+    functional_case("cross_entropy_ignore_index",
+                    lambda F_, z, y: F_.cross_entropy(z, y, reduction="sum"),
+                    [normal(6, 4), labels(6, 4, ignored=-100)], lambda z, y: _ce_ref(z, y, reduction="sum")),
+    functional_case("cross_entropy_weight_ignore_class",
+                    lambda F_, z, y: F_.cross_entropy(z, y, weight=_const(z, W4), ignore_index=1),
+                    [normal(6, 4), labels(6, 4, ignored=1)], lambda z, y: _ce_ref(z, y, W4, ignore_index=1)),
+    functional_case("cross_entropy_smoothing", lambda F_, z, y: F_.cross_entropy(z, y, label_smoothing=0.1),
+                    [normal(6, 4), labels(6, 4)], lambda z, y: _ce_ref(z, y, eps=0.1)),
+    functional_case("cross_entropy_smoothing_weight_ignore",
+                    lambda F_, z, y: F_.cross_entropy(z, y, weight=_const(z, W4), label_smoothing=0.2),
+                    [normal(6, 4), labels(6, 4, ignored=-100)], lambda z, y: _ce_ref(z, y, W4, eps=0.2)),
+    functional_case("cross_entropy_smoothing_none",
+                    lambda F_, z, y: F_.cross_entropy(z, y, weight=_const(z, W4), label_smoothing=0.3,
+                                                      reduction="none"),
+                    [normal(6, 4), labels(6, 4, ignored=-100)],
+                    lambda z, y: _ce_ref(z, y, W4, eps=0.3, reduction="none")),
+    functional_case("cross_entropy_nd", lambda F_, z, y: F_.cross_entropy(z, y),
+                    [normal(2, 4, 3, 2), labels((2, 3, 2), 4)], lambda z, y: _ce_ref(z, y)),
+    functional_case("cross_entropy_nd_weight_ignore_none",
+                    lambda F_, z, y: F_.cross_entropy(z, y, weight=_const(z, W4), reduction="none"),
+                    [normal(2, 4, 3), labels((2, 3), 4, ignored=-100)],
+                    lambda z, y: _ce_ref(z, y, W4, reduction="none")),
+    functional_case("cross_entropy_one_example", lambda F_, z, y: F_.cross_entropy(z, y),
+                    [normal(5), labels((), 5)], lambda z, y: _ce_ref(z, y)),
+    functional_case("cross_entropy_probabilities", lambda F_, z, t: F_.cross_entropy(z, t),
+                    [normal(6, 4), distribution(6, 4)], lambda z, t: _soft_ce_ref(z, t)),
+    functional_case("cross_entropy_probabilities_weight_smoothing",
+                    lambda F_, z, t: F_.cross_entropy(z, t, weight=_const(z, W4), label_smoothing=0.1,
+                                                      reduction="sum"),
+                    [normal(6, 4), distribution(6, 4)], lambda z, t: _soft_ce_ref(z, t, W4, 0.1, "sum")),
+    functional_case("cross_entropy_probabilities_nd_none",
+                    lambda F_, z, t: F_.cross_entropy(z, t, reduction="none"),
+                    [normal(2, 4, 3), distribution(2, 4, 3)], lambda z, t: _soft_ce_ref(z, t, reduction="none")),
+    functional_case("nll_loss", lambda F_, x, y: F_.nll_loss(x, y), [normal(6, 4), labels(6, 4)], _nll_ref),
+    functional_case("nll_loss_weight_ignore",
+                    lambda F_, x, y: F_.nll_loss(x, y, weight=_const(x, W4), ignore_index=2),
+                    [normal(6, 4), labels(6, 4, ignored=2)], lambda x, y: _nll_ref(x, y, W4, 2)),
+    functional_case("nll_loss_nd_none", lambda F_, x, y: F_.nll_loss(x, y, reduction="none"),
+                    [normal(2, 4, 3), labels((2, 3), 4, ignored=-100)], lambda x, y: _nll_ref(x, y, reduction="none")),
+    functional_case("l1_loss", lambda F_, x, y: F_.l1_loss(x, y), [normal(4, 3), normal(4, 3)],
+                    lambda x, y: np.abs(x - y).mean()),
+    functional_case("l1_loss_weight", lambda F_, x, y: F_.l1_loss(x, y, weight=_const(x, np.arange(1.0, 13).reshape(4, 3))),
+                    [normal(4, 3), normal(4, 3)],
+                    lambda x, y: (np.abs(x - y) * np.arange(1.0, 13).reshape(4, 3)).sum() / 78),
+    functional_case("smooth_l1_loss", lambda F_, x, y: F_.smooth_l1_loss(x, y, beta=0.5, reduction="sum"),
+                    [normal(4, 3), normal(4, 3)], lambda x, y: _smooth_l1_ref(x - y, 0.5).sum()),
+    functional_case("huber_loss", lambda F_, x, y: F_.huber_loss(x, y, delta=0.7), [normal(4, 3), normal(4, 3)],
+                    lambda x, y: (0.7 * _smooth_l1_ref(x - y, 0.7)).mean()),
+    functional_case("mse_loss_weight", lambda F_, x, y: F_.mse_loss(x, y, weight=_const(x, np.arange(1.0, 13).reshape(4, 3))),
+                    [normal(4, 3), normal(4, 3)],
+                    lambda x, y: ((x - y) ** 2 * np.arange(1.0, 13).reshape(4, 3)).sum() / 78),
+    functional_case("kl_div_batchmean", lambda F_, x, t: F_.kl_div(x, t, reduction="batchmean"),
+                    [normal(4, 3), probability(4, 3)], lambda x, t: (t * (np.log(t) - x)).sum() / 4),
+    functional_case("kl_div_log_target", lambda F_, x, t: F_.kl_div(x, t, reduction="sum", log_target=True),
+                    [normal(4, 3), normal(4, 3)], lambda x, t: (np.exp(t) * (t - x)).sum()),
+    functional_case("kl_div_none", lambda F_, x, t: F_.kl_div(x, t, reduction="none"),
+                    [normal(4, 3), probability(4, 3)], lambda x, t: t * (np.log(t) - x)),
+    functional_case("binary_cross_entropy_weight",
+                    lambda F_, p, y: F_.binary_cross_entropy(p, y, weight=_const(p, [1.0, 2.0, 0.5])),
+                    [probability(4, 3), probability(4, 3)],
+                    lambda p, y: (-(y * np.log(p) + (1 - y) * np.log(1 - p)) * [1.0, 2.0, 0.5]).mean()),
+    functional_case("bce_with_logits_pos_weight",
+                    lambda F_, z, y: F_.binary_cross_entropy_with_logits(z, y, pos_weight=_const(z, [3.0, 0.5, 1.0])),
+                    [wide(4, 3, scale=3.0), probability(4, 3)],
+                    lambda z, y: (-([3.0, 0.5, 1.0] * y * np.log(_sigmoid(z)) + (1 - y) * np.log(1 - _sigmoid(z)))).mean()),
+    functional_case("bce_with_logits_weight_pos_weight_none",
+                    lambda F_, z, y: F_.binary_cross_entropy_with_logits(
+                        z, y, weight=_const(z, [[1.0], [2.0], [0.5], [1.5]]), pos_weight=_const(z, [2.0, 1.0, 0.25]),
+                        reduction="none"),
+                    [normal(4, 3), probability(4, 3)],
+                    lambda z, y: -([2.0, 1.0, 0.25] * y * np.log(_sigmoid(z)) + (1 - y) * np.log(1 - _sigmoid(z)))
+                    * [[1.0], [2.0], [0.5], [1.5]]),
 ]
 
 

@@ -517,8 +517,8 @@ def test_cross_entropy(pair, reduction):
     logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
     losses = -logp[np.arange(len(y.data)), y.data]
     ref = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.cross_entropy(z, y, reduction).data, ref, rtol=1e-10)
-    assert gradcheck(lambda t: F.cross_entropy(t, y, reduction), [z])
+    np.testing.assert_allclose(F.cross_entropy(z, y, reduction=reduction).data, ref, rtol=1e-10)
+    assert gradcheck(lambda t: F.cross_entropy(t, y, reduction=reduction), [z])
 
 
 @given(data=hst.data(), reduction=hst.sampled_from(["mean", "sum", "none"]))
@@ -528,8 +528,8 @@ def test_binary_cross_entropy(data, reduction):
     y = data.draw(st.probabilities(shape))  # soft targets: the target gradient is checked too
     losses = -(y.data * np.log(p.data) + (1 - y.data) * np.log(1 - p.data))
     ref = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.binary_cross_entropy(p, y, reduction).data, ref, rtol=1e-10)
-    assert gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction), [p, y])
+    np.testing.assert_allclose(F.binary_cross_entropy(p, y, reduction=reduction).data, ref, rtol=1e-10)
+    assert gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), [p, y])
 
 
 @given(data=hst.data(), reduction=hst.sampled_from(["mean", "sum", "none"]))
@@ -540,8 +540,8 @@ def test_bce_with_logits(data, reduction):
     s = 1 / (1 + np.exp(-z.data))
     losses = -(y.data * np.log(s) + (1 - y.data) * np.log(1 - s))
     ref = {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(z, y, reduction).data, ref, rtol=1e-9)
-    assert gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction), [z, y])
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(z, y, reduction=reduction).data, ref, rtol=1e-9)
+    assert gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction), [z, y])
 
 
 @given(pair=st.broadcastable_tensors(num_shapes=1), data=hst.data(), reduction=hst.sampled_from(["mean", "sum", "none"]))
@@ -550,8 +550,8 @@ def test_mse(pair, data, reduction):
     y = data.draw(st.tensors(x.shape))
     d2 = (x.data - y.data) ** 2
     ref = {"mean": d2.mean(), "sum": d2.sum(), "none": d2}[reduction]
-    np.testing.assert_allclose(F.mse_loss(x, y, reduction).data, ref, rtol=1e-12)
-    assert gradcheck(lambda a, b: F.mse_loss(a, b, reduction), [x, y])
+    np.testing.assert_allclose(F.mse_loss(x, y, reduction=reduction).data, ref, rtol=1e-12)
+    assert gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), [x, y])
 
 
 @pytest.mark.parametrize("big", [1e4, -1e4])

@@ -1,12 +1,17 @@
-"""Layers, losses and the ``Module`` base class, with PyTorch's names."""
-from . import functional
+"""Layers, containers, activations, losses and the ``Module`` base class, with PyTorch's names."""
+from . import functional, init
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .embedding import Embedding
 from .layer_norm import LayerNorm
-from .layers import Flatten, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .container import ModuleDict, ModuleList, Sequential
+from .layers import Flatten, Identity, Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+                   SmoothL1Loss)
 from .module import Module, Parameter
 from . import utils  # clip_grad_norm_, parameters_to_vector, ... (a package: nn.utils.prune joins it)
 
-__all__ = ["functional", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax",
-           "Flatten", "Sequential", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss",
-           "Embedding", "LayerNorm"]
+__all__ = ["functional", "init", "Module", "Parameter",
+           "Sequential", "ModuleList", "ModuleDict", "Linear", "Identity", "Flatten",
+           "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+           "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
+           "HuberLoss", "KLDivLoss"]

@@ -1,11 +1,11 @@
-"""Layers: ``Linear``, the activations as modules, ``Flatten`` and ``Sequential``."""
+"""Layers: ``Linear``, ``Identity`` and ``Flatten``."""
 from __future__ import annotations
 
 import math
 
 from .. import factories
-from ..ops import activations
 from ..ops import linear as linear_op
+from . import init
 from .module import Module, Parameter
 
 
@@ -14,8 +14,8 @@ class Linear(Module):
 
     PyTorch stores the weight transposed, as (out, in), and computes x @ W.T + b; minigrad keeps
     the course's Z = X @ W + b so that the backward reads dW = X.T @ G (see ``ops.linear``).
-    Initialised as PyTorch does: weight and bias uniform in [-1/sqrt(in), 1/sqrt(in)] (Kaiming
-    uniform with a = sqrt(5)).
+    Initialised as PyTorch does (``reset_parameters``): weight and bias uniform in
+    [-1/sqrt(in), 1/sqrt(in)] (Kaiming uniform with a = sqrt(5)).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, device=None):
@@ -24,11 +24,23 @@ class Linear(Module):
             if not isinstance(n, int) or n <= 0:
                 raise ValueError(f"Linear: {name} must be a positive int, got {n!r}")
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features)
         dtype = dtype or factories.float32
         device = device or "cpu"
-        self.weight = Parameter(factories.rand(in_features, out_features, dtype=dtype, device=device) * (2 * bound) - bound)
-        self.bias = Parameter(factories.rand(out_features, dtype=dtype, device=device) * (2 * bound) - bound) if bias else None
+        self.weight = Parameter(factories.zeros(in_features, out_features, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(factories.zeros(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's initialisation: kaiming_uniform_(weight, a=sqrt(5)), which is U(-1/sqrt(in),
+        1/sqrt(in)), and the bias uniform on the same interval."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
         if x.shape[-1] != self.in_features:
@@ -41,64 +53,27 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class ReLU(Module):
-    """max(x, 0), elementwise."""
+class Identity(Module):
+    """Returns its input unchanged; any constructor arguments are ignored (as PyTorch's)."""
 
-    def forward(self, x):
-        return activations.relu(x)
-
-
-class Sigmoid(Module):
-    def forward(self, x):
-        return activations.sigmoid(x)
-
-
-class Tanh(Module):
-    def forward(self, x):
-        return activations.tanh(x)
-
-
-class Softmax(Module):
-    def __init__(self, dim: int = -1):
+    def __init__(self, *args, **kwargs):
         super().__init__()
-        self.dim = dim
 
-    def forward(self, x):
-        return activations.softmax(x, self.dim)
+    def forward(self, input):
+        return input
 
 
 class Flatten(Module):
-    """Flatten all axes from ``start_dim`` on: (n, 1, 28, 28) -> (n, 784)."""
+    """Flatten the axes ``start_dim`` to ``end_dim`` into one: (n, 1, 28, 28) -> (n, 784)."""
 
-    def __init__(self, start_dim: int = 1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_dim = start_dim
+        self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        return x.flatten(self.start_dim)
+    def forward(self, input):
+        shape = input.shape
+        start, end = self.start_dim % max(len(shape), 1), self.end_dim % max(len(shape), 1)
+        return input.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
-
-class Sequential(Module):
-    """Modules applied one after another; indexable and iterable like a list."""
-
-    def __init__(self, *modules: Module):
-        super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
-            setattr(self, str(i), m)
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
