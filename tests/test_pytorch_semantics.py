@@ -344,3 +344,12 @@ def test_one_hot():
         minigrad.one_hot(labels, 2)
     with pytest.raises(TypeError, match="one_hot: expected an integer"):
         minigrad.one_hot(minigrad.tensor([0.0]))
+
+
+def test_linear_module_refuses_mixed_float_dtypes_as_pytorch():
+    """nn.Linear skips F.linear's checks for speed; a float64 batch into float32 weights must
+    still raise rather than silently compute in float64."""
+    layer = minigrad.nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match=r"Linear\(3, 2\): expected all operands to have the same dtype"):
+        layer(minigrad.tensor(np.ones((4, 3)), dtype=minigrad.float64))
+    assert layer(minigrad.ones(4, 3)).dtype == minigrad.float32

@@ -5,6 +5,7 @@ import math
 
 from .. import factories
 from ..ops import linear as linear_op
+from ..ops.dtypes import check_same_dtype
 from . import init
 from .module import Module, Parameter
 
@@ -47,6 +48,8 @@ class Linear(Module):
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): expected input with "
                              f"{self.in_features} features in its last axis, got shape {tuple(x.shape)} "
                              f"(Expect: x.shape[-1] == {self.in_features}, Actual: {x.shape[-1]})")
+        if x.data.dtype != self.weight.data.dtype:  # matmul does not promote, as in PyTorch
+            check_same_dtype(f"Linear({self.in_features}, {self.out_features})", x, self.weight)
         return linear_op.Linear.apply(x, self.weight, self.bias)  # checked above: skip F.linear's check
 
     def extra_repr(self):
