@@ -15,6 +15,7 @@ import numpy as np
 
 import minigrad
 import minigrad.nn.functional as F
+import minigrad.ops.quantize as FQ
 
 
 SAME = "same"  # torch=SAME: the case's own ``fn`` runs unchanged on torch tensors
@@ -174,6 +175,31 @@ def _mask_on(t, mask):
 
 # Query 1 sees no key: the fully masked row, which gives zeros and zero gradients (PyTorch too).
 MASK = np.array([[True, False, True, True, False], [False] * 5, [True, True, False, False, True]])
+
+
+# -- quantisation (issue 14): inputs and NumPy references --
+# (ops/quantize.py) Scales are powers of two: PyTorch rounds a per-tensor scale to float32 and
+# keeps per-channel scales in float32, so other scales would differ from float64 in the 8th digit.
+
+QSCALES, QZEROS = [0.125, 0.25, 0.0625, 0.5], [0, 2, -3, 1]
+
+
+def fake_quantize_reference(x, scale, zero_point, quant_min, quant_max):
+    return (np.clip(np.rint(x / scale) + zero_point, quant_min, quant_max) - zero_point) * scale
+
+
+def _fq_channels(x, axis=1):
+    """Per-channel fake quantisation with QSCALES / QZEROS along ``axis``, minigrad or torch."""
+    if isinstance(x, minigrad.Tensor):
+        return FQ.fake_quantize_per_channel_affine(x, _const(x, QSCALES), _const(x, QZEROS), axis, -8, 7)
+    return _torch().fake_quantize_per_channel_affine(x, _torch().tensor(QSCALES, dtype=_torch().float32),
+                                                     _torch().tensor(QZEROS, dtype=_torch().int32), axis, -8, 7)
+
+
+def _fq_channels_reference(x, axis=1):
+    shape = [1] * x.ndim
+    shape[axis] = len(QSCALES)
+    return fake_quantize_reference(x, np.reshape(QSCALES, shape), np.reshape(QZEROS, shape), -8, 7)
 
 
 def _const(t, values):
@@ -502,6 +528,17 @@ CASES = [
     Case("sdpa_dropout", lambda q, k, v: _seeded(7, lambda: F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)),
          [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3)],
          lambda q, k, v: attention_reference(q, k, v, keep=_keep(7, 0.4, (2, 3, 5)), p=0.4)),  # PyTorch's draws differ
+
+    # -- quantisation (issue 14) --
+    # (ops/quantize.py) gradcheck=False: the straight-through estimator is by design not the
+    # derivative of the rounding (0 almost everywhere); its backward is checked against PyTorch.
+    Case("fake_quantize_per_tensor", lambda x: FQ.fake_quantize_per_tensor_affine(x, 0.0625, 3, -20, 30),
+         [wide(4, 5, scale=1.5)], lambda x: fake_quantize_reference(x, 0.0625, 3, -20, 30),
+         torch=lambda x: _torch().fake_quantize_per_tensor_affine(x, 0.0625, 3, -20, 30), gradcheck=False),
+    Case("fake_quantize_per_channel", _fq_channels, [wide(3, 4, scale=2.0)], _fq_channels_reference,
+         torch=SAME, gradcheck=False),
+    Case("fake_quantize_per_channel_axis0_used_twice", lambda x: _fq_channels(x, 0) * x, [wide(4, 2, 3, scale=2.0)],
+         lambda x: _fq_channels_reference(x, 0) * x, torch=SAME, gradcheck=False),
 
     # -- losses (ops/losses.py) --
     Case("cross_entropy_mean", lambda z, y: F.cross_entropy(z, y), [normal(6, 4), labels(6, 4)],

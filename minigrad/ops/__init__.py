@@ -14,4 +14,5 @@ losses        cross_entropy (fused softmax + NLL, its options, probability targe
 embedding     embedding (rows of a table picked by index)
 layer_norm    layer_norm
 attention     scaled_dot_product_attention (scores, masked softmax, dropout, weighted sum: one op)
+quantize      fake_quantize_per_tensor_affine, fake_quantize_per_channel_affine (the straight-through estimator)
 """
