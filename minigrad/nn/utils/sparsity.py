@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from contextlib import contextmanager
 
-from ... import backend, factories
+from ... import backend
 from ...autograd import no_grad
 from ...backend import get_array_module
 from ...tensor import Tensor
 from ..container import Sequential
 from ..layers import Linear
 from ..module import Module
+from .init import skip_init
 
 __all__ = ["effective_parameters", "sparsity", "sparsity_report", "remove_hidden_units", "shrink", "to_csr",
            "from_csr", "storage_bytes"]
@@ -123,9 +123,8 @@ def remove_hidden_units(first: Linear, activation, second: Linear, keep=None) ->
         elif bool((c @ w2[folded] != 0).any()):
             raise ValueError("remove_hidden_units: the second layer has no bias to take the constant outputs "
                              "of the removed units; keep them, or give the second layer a bias")
-    with _generator_kept():
-        return (_linear(w1[:, keep], None if b1 is None else b1[keep], first),
-                _linear(w2[keep], b2, second))
+    return (_linear(w1[:, keep], None if b1 is None else b1[keep], first),
+            _linear(w2[keep], b2, second))
 
 
 def shrink(model: Sequential) -> Sequential:
@@ -207,20 +206,8 @@ def _weight_and_bias(layer):
     return params["weight"], params.get("bias")
 
 
-@contextmanager
-def _generator_kept():
-    """Making a Linear draws its initial weights; these are overwritten, so the draws are
-    undone and building a smaller model leaves the random sequence of the caller's run as it was."""
-    generator = factories.default_generator()
-    state = generator.bit_generator.state
-    try:
-        yield
-    finally:
-        generator.bit_generator.state = state
-
-
 def _linear(w, b, like: Linear) -> Linear:
-    layer = Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype, device=like.weight.device)
+    layer = skip_init(Linear, w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype, device=like.weight.device)
     layer.weight.data = w.copy()
     if b is not None:
         layer.bias.data = b.copy()
