@@ -196,6 +196,23 @@ def _fq_channels(x, axis=1):
                                                      _torch().tensor(QZEROS, dtype=_torch().int32), axis, -8, 7)
 
 
+TEACHER = np.random.default_rng(99).standard_normal((6, 4)) * 2  # fixed teacher logits: a constant
+
+
+def _distill(s, y, T=2.0, alpha=0.7):
+    """Hinton et al.'s loss, minigrad's or written out with torch's ops."""
+    if isinstance(s, minigrad.Tensor):
+        return minigrad.nn.distillation_loss(s, _const(s, TEACHER), y, T, alpha)
+    tF = _tF()
+    return alpha * T * T * tF.kl_div(tF.log_softmax(s / T, 1), tF.log_softmax(_torch().tensor(TEACHER) / T, 1),
+                                     reduction="batchmean", log_target=True) + (1 - alpha) * tF.cross_entropy(s, y)
+
+
+def _distill_reference(s, y, T=2.0, alpha=0.7):
+    p_t, log_p_s = _softmax(TEACHER / T, 1), np.log(_softmax(s / T, 1))
+    return alpha * T * T * (p_t * (np.log(p_t) - log_p_s)).sum() / len(s) + (1 - alpha) * _cross_entropy(s, y).mean()
+
+
 def _fq_channels_reference(x, axis=1):
     shape = [1] * x.ndim
     shape[axis] = len(QSCALES)
@@ -539,6 +556,7 @@ CASES = [
          torch=SAME, gradcheck=False),
     Case("fake_quantize_per_channel_axis0_used_twice", lambda x: _fq_channels(x, 0) * x, [wide(4, 2, 3, scale=2.0)],
          lambda x: _fq_channels_reference(x, 0) * x, torch=SAME, gradcheck=False),
+    Case("distillation_loss", _distill, [normal(6, 4), labels(6, 4)], _distill_reference, torch=SAME),
 
     # -- losses (ops/losses.py) --
     Case("cross_entropy_mean", lambda z, y: F.cross_entropy(z, y), [normal(6, 4), labels(6, 4)],
