@@ -105,7 +105,8 @@ def is_initialized() -> bool:
 
 def _timeout_seconds(timeout) -> float:
     seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else timeout
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (math.isfinite(seconds) and seconds > 0):
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not (math.isfinite(seconds) and seconds > 0):
         raise ValueError(f"init_process_group: timeout must be a positive datetime.timedelta or number of "
                          f"seconds, got {timeout!r}")
     return float(seconds)
