@@ -16,6 +16,7 @@ from mpi_launch import (MPIEXEC, ROOT, descendants, launcher_flags, mpi_env, mpi
                         start_job, stop_job)
 
 import minigrad
+from minigrad.cli_guards import LOCK_NAME
 from minigrad.datasets import write_idx
 
 # Signalling one rank needs its pid; the launcher's proxy starts the ranks, found through
@@ -128,7 +129,7 @@ def test_a_signal_to_one_rank_ends_the_job(tmp_path, slow_eval_data, rank, signu
     pids = rank_pids(job)
     assert len(pids) == 2, pids
     # rank 0 is the one that wrote the checkpoint; its pid is the lock file's content
-    rank0 = int((tmp_path / ".minigrad-train.lock").read_text())
+    rank0 = int((tmp_path / LOCK_NAME).read_text())
     os.kill(rank0 if rank == 0 else next(p for p in pids if p != rank0), signum)
     code, err, seconds = ended(job)
     assert code == 128 + signum, err
@@ -144,7 +145,7 @@ def test_a_stopped_rank_is_named(tmp_path, slow_eval_data):
     the job saying rank 1 never arrived."""
     job = train_job(slow_eval_data, tmp_path, "--collective-timeout", 2)
     wait_for_checkpoint(job, tmp_path)
-    rank0 = int((tmp_path / ".minigrad-train.lock").read_text())
+    rank0 = int((tmp_path / LOCK_NAME).read_text())
     rank1 = next(p for p in rank_pids(job) if p != rank0)
     os.kill(rank1, signal.SIGSTOP)
     code, err, seconds = ended(job)
