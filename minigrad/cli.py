@@ -384,7 +384,7 @@ def check_weights_finite(model, epoch: int, lr: float, saved: int, checkpoint: P
 def report_interrupt(stop, metrics: dict, metrics_path: Path, checkpoint: Path, epoch: int,
                      saved: int) -> None:
     """Say what an interrupted run kept; every claim is about files already on disk."""
-    how = "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated (SIGTERM)"
+    how = stop_name(stop)
     if saved:
         metrics["interrupted"] = True
         write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
@@ -397,19 +397,22 @@ def report_interrupt(stop, metrics: dict, metrics_path: Path, checkpoint: Path, 
               file=sys.stderr)
 
 
-def exit_status(stop) -> int:
-    return 128 + (signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM)
+def stop_name(stop) -> str:
+    return "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated (SIGTERM)"
+
+
+def in_job_of_several() -> bool:
+    return distributed.is_initialized() and distributed.get_world_size() > 1
 
 
 def end_interrupted_job(stop) -> int:
     """After Ctrl-C or SIGTERM: in a job of several ranks, end every rank (this one may have been
     the only one signalled, and the others would wait for it); return the exit status."""
-    code = exit_status(stop)
-    if distributed.is_initialized() and distributed.get_world_size() > 1:
+    code = 128 + (signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM)
+    if in_job_of_several():
         if distributed.get_rank() != 0:
             time.sleep(INTERRUPT_GRACE_S)
-        distributed.abort(code, "interrupted" if isinstance(stop, KeyboardInterrupt)
-                          else "terminated (SIGTERM)")
+        distributed.abort(code, stop_name(stop))
     return code
 
 
@@ -604,13 +607,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error("choose a command: train or evaluate")
-    several = distributed.is_initialized  # called late: train joins the job on the way
     with stop_signals_handled():
         try:
             return args.func(args)
         except CLIError as error:
             message = f"minigrad: error: {error}"
-            if several() and distributed.get_world_size() > 1:
+            if in_job_of_several():
                 if not error.every_rank:
                     # this rank alone may have failed: end every rank rather than leave them waiting
                     distributed.abort(2, message)
@@ -620,7 +622,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except (KeyboardInterrupt, Terminated) as stop:  # outside the training loop's own handler
             ignore_stop_signals()
-            if not several() or distributed.get_rank() == 0:
-                print("\nminigrad: " + ("interrupted" if isinstance(stop, KeyboardInterrupt)
-                                        else "terminated (SIGTERM)"), file=sys.stderr)
+            if not in_job_of_several() or distributed.get_rank() == 0:
+                print(f"\nminigrad: {stop_name(stop)}", file=sys.stderr)
             return end_interrupted_job(stop)

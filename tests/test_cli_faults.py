@@ -154,6 +154,14 @@ def test_out_under_a_file(tmp_path):
     one_line_error(run_cli("train", "--out", tmp_path / "file" / "run"), f"--out {tmp_path / 'file' / 'run'}")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_out_where_no_file_can_be_created():
+    """/proc takes no new files, even from root: refused before training, in one line."""
+    result = run_cli("train", "--epochs", 1, "--no-progress", "--out", "/proc")
+    one_line_error(result, "--out /proc cannot be written")
+    assert "epoch 1/1" not in result.stdout
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
                     reason="root writes into read-only directories")
 def test_out_that_cannot_be_written(tmp_path):
