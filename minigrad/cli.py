@@ -322,13 +322,17 @@ def _train(args, run, out: Path, started: float) -> int:
             check_weights_finite(plain, epoch, args.lr, saved, checkpoint)
             # The checkpoint first, then the metrics that list it: metrics.json never names an
             # epoch that checkpoint.npz does not hold, even when interrupted in between.
-            with signals_deferred():
-                save_checkpoint(checkpoint, plain, args, epoch, accuracy)
-                metrics["epochs"].append({"epoch": epoch, "train_loss": total / count,
-                                          "held_out_accuracy": accuracy,
-                                          "seconds": time.perf_counter() - epoch_start})
-                write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-                saved = epoch
+            try:
+                with signals_deferred():
+                    save_checkpoint(checkpoint, plain, args, epoch, accuracy)
+                    saved = epoch
+                    metrics["epochs"].append({"epoch": epoch, "train_loss": total / count,
+                                              "held_out_accuracy": accuracy,
+                                              "seconds": time.perf_counter() - epoch_start})
+                    write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
+            except OSError as error:  # a full disk, a directory changed under the run
+                raise CLIError(f"--out {out}: cannot save epoch {epoch}: {error.strerror or error}"
+                               f"{_kept(saved, checkpoint)}") from None
             print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}: "
                   f"train loss {total / count:.4f}, held-out accuracy {accuracy:.2%}")
     except (KeyboardInterrupt, Terminated) as stop:
@@ -343,9 +347,13 @@ def _train(args, run, out: Path, started: float) -> int:
     metrics["final"] = {"train_loss": metrics["epochs"][-1]["train_loss"],
                         "held_out_accuracy": metrics["epochs"][-1]["held_out_accuracy"],
                         "seconds": seconds}
-    with signals_deferred():
-        write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-    plot_note = plot_curves(out / "curves.png", metrics)
+    try:
+        with signals_deferred():
+            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
+        plot_note = plot_curves(out / "curves.png", metrics)
+    except OSError as error:
+        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
+                       f"{error.strerror or error}{_kept(saved, checkpoint)}") from None
     print(f"held-out accuracy {metrics['final']['held_out_accuracy']:.2%} after "
           f"{args.epochs} epochs in {seconds:.1f} s")
     print(f"wrote {checkpoint}, {metrics_path}; {plot_note}")
@@ -353,7 +361,10 @@ def _train(args, run, out: Path, started: float) -> int:
 
 
 def _kept(saved: int, checkpoint: Path) -> str:
-    return f"; the checkpoint of epoch {saved} is kept at {checkpoint}" if saved else ""
+    """For an error message: the checkpoint this run leaves, if it wrote one and it is there."""
+    if saved and checkpoint.is_file():
+        return f"; the checkpoint of epoch {saved} is kept at {checkpoint}"
+    return ""
 
 
 def check_divergence(first: float, recent, epoch: int, lr: float, saved: int, checkpoint: Path) -> None:

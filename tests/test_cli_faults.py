@@ -1,6 +1,7 @@
 """``python -m minigrad train`` / ``evaluate`` tell the truth when things go wrong: what an
 interrupt says was kept is on disk, one run per --out, bad options and edited checkpoints get
 one line, a diverging run is stopped. Each test injects its fault itself."""
+import contextlib
 import json
 import os
 import signal
@@ -147,6 +148,25 @@ def test_out_where_an_output_is_a_directory(tmp_path):
     result = run_cli("train", "--epochs", 1, "--no-progress", "--out", tmp_path)
     one_line_error(result, f"{tmp_path / 'checkpoint.npz'} is not a file")
     assert "epoch 1/1" not in result.stdout  # checked before training, not after the first epoch
+
+
+def test_out_that_stops_being_writable_during_the_run(tmp_path):
+    """checkpoint.npz replaced by a directory between two epochs: the next save fails, in one
+    line that names the epoch the run could not save, and claims no checkpoint (it is gone)."""
+    proc = start_cli("train", "--epochs", 10_000, "--no-progress", "--hidden", 16, "--out", tmp_path)
+    try:
+        wait_for(tmp_path / "checkpoint.npz", proc)
+        while proc.poll() is None:  # the run may replace the file between our unlink and mkdir
+            with contextlib.suppress(FileNotFoundError, FileExistsError, IsADirectoryError):
+                (tmp_path / "checkpoint.npz").unlink()
+                (tmp_path / "checkpoint.npz").mkdir()
+            time.sleep(0.01)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    line = one_line_error(subprocess.CompletedProcess(proc.args, proc.returncode, out, err),
+                          f"--out {tmp_path}: cannot save epoch ")
+    assert "is kept" not in line
 
 
 def test_out_under_a_file(tmp_path):
