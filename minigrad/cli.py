@@ -247,8 +247,6 @@ def train(args) -> int:
 def _train(args, run, out: Path, started: float) -> int:
     say = print if run.is_main else (lambda *a, **k: None)  # only rank 0 reports and writes
     checkpoint, metrics_path = out / "checkpoint.npz", out / "metrics.json"
-    if run.is_main:  # a plot of an earlier run must not sit beside this run's files
-        (out / "curves.png").unlink(missing_ok=True)
     train_set = load_dataset(args.dataset, args.data_dir, args.download, train=True)
     test_set = load_dataset(args.dataset, args.data_dir, args.download, train=False)
     differences = run.differences(run_settings(args, train_set, test_set))
@@ -256,6 +254,8 @@ def _train(args, run, out: Path, started: float) -> int:
         raise CLIError("the ranks were started with different settings: " + "; ".join(differences)
                        + "; start every rank with the same options", every_rank=True)
 
+    if run.is_main:  # a plot of an earlier run must not sit beside this run's files
+        (out / "curves.png").unlink(missing_ok=True)
     minigrad.manual_seed(args.seed)
     device = run.device(args.device)
     try:

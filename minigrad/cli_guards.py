@@ -1,7 +1,7 @@
 """What keeps ``python -m minigrad train`` truthful when things go wrong: one run per output
-directory, files replaced whole, Ctrl-C and SIGTERM held while a checkpoint is written, and a
-network refused before it is allocated when it cannot fit in memory. ``minigrad.cli`` uses
-these; docs/guarantees.md says what they guarantee and what they do not check.
+directory, files replaced whole, Ctrl-C and SIGTERM held while a checkpoint is written, and
+the memory a network is checked against before it is allocated. ``minigrad.cli`` uses these;
+docs/guarantees.md says what they guarantee and what they do not check.
 """
 
 from __future__ import annotations
