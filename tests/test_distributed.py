@@ -25,6 +25,16 @@ def test_import_needs_no_mpi():
     assert 'pip install "minigrad[distributed]"' in out
 
 
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), float("inf"), True, "60", None])
+def test_timeout_must_be_a_positive_duration(timeout):
+    """Checked before MPI is imported, so this runs without mpi4py."""
+    from minigrad import distributed as dist
+
+    with pytest.raises(ValueError, match="timeout must be a positive datetime.timedelta or number of seconds"):
+        dist.init_process_group(timeout=timeout)
+    assert not dist.is_initialized()
+
+
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
 def test_collectives(n):
