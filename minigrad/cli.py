@@ -188,7 +188,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
     fig.suptitle(f"minigrad {metrics['config']['dataset']}, "
                  f"784-{metrics['config']['hidden']}-10")
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    write_atomic(path, lambda f: fig.savefig(f, dpi=100, format="png"))
     plt.close(fig)
     return f"wrote {path}"
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import threading
 from pathlib import Path
+
+from .files import atomic_write
 
 
 class CLIError(Exception):
@@ -60,20 +61,15 @@ LOCK_NAME = ".minigrad-train.lock"
 
 
 def write_atomic(path: Path, write) -> None:
-    """``write(tmp)`` into a temporary file of a name no other process uses, then rename it
-    over ``path``: a reader sees the old file or the new one, never half of one. The temporary
-    file is created with mode 0o666 less the umask, like any file the user writes."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """``write(f)`` into a temporary binary file, then rename it over ``path`` (see
+    ``minigrad.files.atomic_write``): a reader never sees half a file, two runs never share a
+    temporary name."""
+    with atomic_write(path, "train") as f:
+        write(f)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(text))
+    write_atomic(path, lambda f: f.write(text.encode()))
 
 
 @contextlib.contextmanager
