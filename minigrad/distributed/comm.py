@@ -219,7 +219,7 @@ class abort_on_failure:
         _abort_on_uncaught_exception(exc_type, exc, tb)
 
 
-def _require_group(op: str) -> _ProcessGroup:
+def require_group(op: str) -> _ProcessGroup:
     if _group is None:
         raise RuntimeError(f"{op}: the process group is not initialized; call "
                            "minigrad.distributed.init_process_group() first (once, at the start of the script)")
@@ -228,17 +228,17 @@ def _require_group(op: str) -> _ProcessGroup:
 
 def get_rank() -> int:
     """This process's number, 0 .. world_size - 1."""
-    return _require_group("get_rank").rank
+    return require_group("get_rank").rank
 
 
 def get_world_size() -> int:
     """How many processes the job has."""
-    return _require_group("get_world_size").world_size
+    return require_group("get_world_size").world_size
 
 
 def get_local_rank() -> int:
     """This process's number among the ranks on the same machine (to pick a GPU)."""
-    return _require_group("get_local_rank").local_rank
+    return require_group("get_local_rank").local_rank
 
 
 def _raw_array(x, op: str):
@@ -277,7 +277,7 @@ def all_reduce(tensor, op: str = ReduceOp.SUM) -> None:
     Every rank must call it with an array of the same shape and dtype, in the same order as
     the other collectives: MPI matches calls by order, not by name.
     """
-    g = _require_group("all_reduce")
+    g = require_group("all_reduce")
     x = _raw_array(tensor, "all_reduce")
     mpi_op = _mpi_op(g, op)
     if op == ReduceOp.AVG and x.dtype.kind not in "fc":
@@ -308,7 +308,7 @@ def mpi_all_reduce(g: _ProcessGroup, x, mpi_op, what: str) -> None:
 
 def broadcast(tensor, src: int = 0) -> None:
     """Overwrite ``tensor`` on every rank with rank ``src``'s, in place."""
-    g = _require_group("broadcast")
+    g = require_group("broadcast")
     x = _raw_array(tensor, "broadcast")
     if not 0 <= src < g.world_size:
         raise ValueError(f"rank {g.rank}: broadcast: src={src} is not a rank of this job (world size {g.world_size})")
@@ -336,7 +336,7 @@ def mpi_broadcast(g: _ProcessGroup, x, src: int, what: str) -> None:
 
 def barrier() -> None:
     """Wait until every rank has called ``barrier()``."""
-    g = _require_group("barrier")
+    g = require_group("barrier")
     if g.world_size > 1:
         _wait(g, g.comm.Ibarrier(), "barrier")
 
@@ -347,7 +347,7 @@ def all_gather_object(obj) -> list:
     For small things (shapes, metrics, a seed), never for gradients: it pickles.
     (PyTorch's ``all_gather_object(object_list, obj)`` fills a list; this returns it.)
     """
-    g = _require_group("all_gather_object")
+    g = require_group("all_gather_object")
     if g.world_size == 1:
         return [obj]
     mine = numpy.frombuffer(pickle.dumps(obj), dtype=numpy.uint8)

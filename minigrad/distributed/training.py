@@ -123,11 +123,6 @@ class DistributedTraining:
                     for value, ranks in ranks_by_value.items()))
         return lines
 
-    def abort(self, exit_code: int, message: str) -> None:
-        """End every rank's process now, with this rank and ``message`` on stderr."""
-        comm.abort(exit_code, message)
-
-
 def setup_for_training(distributed: bool, timeout=comm.DEFAULT_TIMEOUT) -> DistributedTraining:
     """Join the ``mpiexec`` job when ``distributed`` is true; see the module docstring."""
     return DistributedTraining(bool(distributed), timeout)
