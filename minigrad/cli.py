@@ -607,6 +607,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="insist on this hidden size (default: the checkpoint's)")
     e.add_argument("--activation", choices=list(ACTIVATIONS), default=None)
     e.set_defaults(func=evaluate)
+
+    from minigrad import compress_cli  # prune, quantize, distill (issue 14); it imports this module
+    compress_cli.add_commands(commands, data_options, _number)
     return parser
 
 

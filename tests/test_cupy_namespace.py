@@ -445,7 +445,7 @@ def test_host_round_trip_check_can_fail(recording):
 HOST_SIDE = {"backend.py": "the one place that chooses the array library",
              "factories.py": "draws random numbers on the host so a seed gives the same numbers on every device",
              "serialization.py": "writes .npz files (host arrays)", "gradcheck.py": "host-side reference",
-             "cli.py": "command line: prints and files", "data.py": "data sets live in host memory",
+             "cli.py": "command line: prints and files", "compress_cli.py": "command line: prints and files", "data.py": "data sets live in host memory",
              "datasets": "file readers and downloads", "testing": "hypothesis strategies (host arrays)",
              "distributed": "collectives: MPI on host buffers, NCCL on CuPy's"}
 CUPY_ALLOWED = {"backend.py", "cuda.py", "distributed"}

@@ -7,17 +7,13 @@ W[:, j] ~ S_w[j] q_w[:, j] (int8, symmetric, one scale per output unit j), is
             = S_x S_w[j] * acc[i, j] + b[j]
 
 ``acc`` is a sum of products of small integers: int8 hardware computes it in int32. NumPy has
-no integer matrix product that uses BLAS, so ``integer_matmul`` computes it with the floating
-point BLAS, which is exact as long as every number it forms is an integer the float type
-represents exactly: float32 holds every integer up to 2^24, float64 up to 2^53. Every partial
-sum of row i, column j is bounded by
-
-    bound = max_i sum_k |q_x[i, k] - Z_x| * max_kj |q_w[k, j]|
-
-so float32 is used when bound <= 2^24, float64 when bound <= 2^53 (in any summation order: a
-partial sum is still an integer no larger than the bound), and int64 (exact, without BLAS)
-beyond. For the article's MNIST network: 784 pixels, of which ~150 are non-zero, times 255
-times 128 is ~4.9e6 < 2^24, so float32.
+no integer matrix product that uses BLAS, so ``integer_matmul`` computes it with float32 BLAS,
+which is exact as long as every number it forms is an integer that float32 represents
+exactly, that is at most 2^24 in magnitude. With |q_x - Z_x| <= 255 and |q_w| <= 128, a sum of
+k products is at most k * 255 * 128, so the inner dimension is cut into blocks of
+k = 2^24 // (255 * 128) = 514 terms: within a block every partial sum is exact in any
+summation order (BLAS's blocking and FMA included), and the block results are added in float64,
+exact below 2^53. The article's first layer (784 inputs) takes two blocks, the others one.
 
 These layers are for inference: they record no graph and have no parameters (their state is
 buffers). ``DynamicQuantizedLinear`` chooses S_x and Z_x from each batch; ``QuantizedLinear``
@@ -44,20 +40,26 @@ __all__ = ["integer_matmul", "DynamicQuantizedLinear", "QuantizedLinear", "QATLi
 FLOAT32_EXACT, FLOAT64_EXACT = 2 ** 24, 2 ** 53
 
 
-def integer_matmul(a, b):
-    """``a @ b`` for arrays holding integers (an integer dtype, or floats with integer values),
-    exactly, through floating-point BLAS where that is exact (see the module docstring).
-    Returns float32, float64 or int64, whichever computed it: every value is an exact integer."""
+def integer_matmul(a, b, a_max: int | None = None, b_max: int | None = None):
+    """``a @ b`` for arrays holding integers (any dtype), exactly, with float32 BLAS: the inner
+    dimension in blocks of ``2^24 // (a_max * b_max)`` terms, each exact in float32, their sums
+    added in float64 (see the module docstring). ``a_max``, ``b_max`` bound |a| and |b| (found
+    from the data if not given). Returns float32 (one block) or float64 (several), every value
+    an exact integer; int64, without BLAS, if even float64 could not hold the sums exactly."""
     xp = get_array_module(a)
-    if not (a.size and b.size):
-        return xp.zeros(a.shape[:-1] + b.shape[-1:], dtype=backend.numpy.float32)
-    # the sums themselves in float64: exact, as they stay far below 2^53
-    bound = float(xp.abs(a).sum(axis=-1, dtype=backend.numpy.float64).max()) * float(xp.abs(b).max())
-    if bound <= FLOAT32_EXACT:
-        return a.astype(backend.numpy.float32, copy=False) @ b.astype(backend.numpy.float32)
-    if bound <= FLOAT64_EXACT:
-        return a.astype(backend.numpy.float64) @ b.astype(backend.numpy.float64)
-    return a.astype(backend.numpy.int64) @ b.astype(backend.numpy.int64)
+    a_max = int(xp.abs(a).max()) if a_max is None and a.size else a_max or 0
+    b_max = int(xp.abs(b).max()) if b_max is None and b.size else b_max or 0
+    inner = a.shape[-1]
+    block = FLOAT32_EXACT // max(a_max * b_max, 1)
+    if block < 1 or inner * a_max * b_max > FLOAT64_EXACT:
+        return a.astype(backend.numpy.int64) @ b.astype(backend.numpy.int64)
+    a32, b32 = a.astype(backend.numpy.float32, copy=False), b.astype(backend.numpy.float32)
+    if inner <= block:
+        return a32 @ b32
+    acc = xp.zeros(a.shape[:-1] + b.shape[-1:], dtype=backend.numpy.float64)
+    for start in range(0, inner, block):
+        acc += a32[..., start:start + block] @ b32[start:start + block]
+    return acc
 
 
 def _weight_qparams(weight, observer=None):
@@ -92,9 +94,13 @@ class _QuantizedLinearBase(Module):
         if data.shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}({self.in_features}, {self.out_features}): expected input with "
                              f"{self.in_features} features in its last axis, got shape {tuple(data.shape)}")
-        # q - Z held in the input's float dtype: integers in [-255, 255], exact
-        centred = quantize(data, scale, zero_point, quant_min, quant_max, data.dtype).data - zero_point
-        acc = integer_matmul(centred, self.weight.data)
+        xp = get_array_module(data)
+        # q - Z in the input's float dtype (integers in [-255, 255], exact), computed in place
+        centred = xp.rint(data * (1.0 / scale))
+        centred += zero_point
+        xp.clip(centred, quant_min, quant_max, out=centred)
+        centred -= zero_point
+        acc = integer_matmul(centred, self.weight.data, max(zero_point - quant_min, quant_max - zero_point), 128)
         y = acc.astype(data.dtype) * (self.weight_scale.data * backend.numpy.float32(scale)).astype(data.dtype)
         if self.bias is not None:
             y += self.bias.data.astype(data.dtype)
