@@ -27,7 +27,8 @@ import numpy as np
 
 import minigrad
 from minigrad import nn, optim, quantization
-from minigrad.cli import (IN_FEATURES, build_model, load_checkpoint, load_dataset, predict, rebuild_model, save_checkpoint,
+from minigrad.cli import (IN_FEATURES, build_model, load_checkpoint, load_dataset, predict, rebuild_model,
+                          save_checkpoint,
                           to_device)
 from minigrad.cli_guards import CLIError, claim_out_dir, format_bytes, write_text_atomic
 from minigrad.data import DataLoader

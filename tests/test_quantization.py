@@ -109,7 +109,8 @@ def test_quantize_and_dequantize_match_pytorch():
     x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
     q = Q.quantize(x, 0.02, 130, 0, 255, Q.quint8)
     assert q.dtype == np.uint8
-    assert np.array_equal(q.data, torch.quantize_per_tensor(torch.tensor(x), 0.02, 130, torch.quint8).int_repr().numpy())
+    theirs = torch.quantize_per_tensor(torch.tensor(x), 0.02, 130, torch.quint8)
+    assert np.array_equal(q.data, theirs.int_repr().numpy())
     r = Q.dequantize(q, 0.02, 130)
     assert np.all(np.abs(r.data - x)[(x > -2.6) & (x < 2.5)] <= 0.01 + 1e-7)
     s, z = np.array([0.01, 0.02, 0.005, 0.03], np.float32), np.zeros(4, np.int64)
@@ -170,7 +171,8 @@ def test_dynamic_error_is_within_the_rounding_bound():
     s_x = float(Q.qparams_from_min_max(x.data.min(), x.data.max(), 0, 255, False)[0])
     s_w = q.weight_scale.data
     # |x w - x~ w~| <= |x| |w - w~| + |x - x~| |w~|, each rounding at most half a step
-    bound = np.abs(x.data) @ np.broadcast_to(s_w / 2, layer.weight.shape) + (s_x / 2) * np.abs(q.weight_float().data).sum(0)
+    bound = np.abs(x.data) @ np.broadcast_to(s_w / 2, layer.weight.shape) \
+        + (s_x / 2) * np.abs(q.weight_float().data).sum(0)
     assert np.all(np.abs(q(x).data - layer(x).data) <= bound + 1e-5)
 
 

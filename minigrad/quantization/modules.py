@@ -69,10 +69,11 @@ def _weight_qparams(weight, observer=None):
     obs(weight.detach())
     scale, zero_point = obs.calculate_qparams()
     obs = getattr(obs, "activation_post_process", obs)
-    if bool(get_array_module(zero_point.data).any(zero_point.data != 0)) or scale.data.shape[0] not in (1, weight.shape[1]):
+    symmetric = not bool(get_array_module(zero_point.data).any(zero_point.data != 0))
+    if not symmetric or scale.data.shape[0] not in (1, weight.shape[1]):
         raise ValueError("quantization: weights are quantised symmetrically (zero point 0), per tensor or per "
-                         f"output channel (axis 1 of the (in, out) weight); the weight observer gave {type(obs).__name__} "
-                         f"with {obs.qscheme}")
+                         "output channel (axis 1 of the (in, out) weight); the weight observer gave "
+                         f"{type(obs).__name__} with {obs.qscheme}")
     scale = get_array_module(scale.data).broadcast_to(scale.data, (weight.shape[1],)).copy()
     q = quantize(weight.data, scale, 0, obs.quant_min, obs.quant_max, backend.numpy.int8, axis=1)
     return q, Tensor(scale)
