@@ -229,8 +229,9 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prune ``amount`` entries chosen at random (minigrad's generator: ``manual_seed`` repeats it)."""
+class _LowestScoresUnstructured(BasePruningMethod):
+    """Prunes the ``amount`` entries of lowest ``score(t)``: what the two unstructured
+    methods share (they differ only in the score)."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -242,44 +243,40 @@ class RandomUnstructured(BasePruningMethod):
         k = _count_to_prune(self.amount, t.numel())
         mask = default_mask.data.copy()
         if k:
-            u = factories.rand(*t.shape, dtype=t.dtype, device=t.device).data
-            _zero_at(mask, _k_smallest(-u.reshape(-1), k))  # the k largest draws, as PyTorch's topk of rand
+            _zero_at(mask, _k_smallest(self.score(t).reshape(-1), k))
         return Tensor(mask)
+
+
+class RandomUnstructured(_LowestScoresUnstructured):
+    """Prune ``amount`` entries chosen at random (minigrad's generator: ``manual_seed`` repeats it)."""
+
+    @staticmethod
+    def score(t):
+        # minus a uniform draw: the k lowest are the k largest draws, as PyTorch's topk of rand_like
+        return -factories.rand(*t.shape, dtype=t.dtype, device=t.device).data
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_LowestScoresUnstructured):
     """Prune the ``amount`` entries of smallest absolute value (Han et al. 2015's criterion)."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _count_to_prune(self.amount, t.numel())
-        mask = default_mask.data.copy()
-        if k:
-            _zero_at(mask, _k_smallest(get_array_module(t.data).abs(t.data).reshape(-1), k))
-        return Tensor(mask)
+    @staticmethod
+    def score(t):
+        return get_array_module(t.data).abs(t.data)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prune ``amount`` whole channels along ``dim`` chosen at random."""
+class _LowestScoresStructured(BasePruningMethod):
+    """Prunes the ``amount`` channels along ``dim`` of lowest ``channel_scores(t, dim)``: what
+    the two structured methods share (they differ only in the score)."""
 
     PRUNING_TYPE = "structured"
-
-    def __init__(self, amount, dim=-1):
-        _validate_amount_init(amount)
-        self.amount, self.dim = amount, dim
 
     def compute_mask(self, t, default_mask):
         dim = _validate_structured(t, self.dim)
@@ -287,36 +284,37 @@ class RandomStructured(BasePruningMethod):
         k = _count_to_prune(self.amount, size)
         if not k:
             return default_mask
-        u = factories.rand(size, device=t.device).data
-        keep = get_array_module(u).sort(u)[k - 1] < u  # PyTorch: above the k-th smallest draw
+        keep = get_array_module(t.data).ones(size, dtype=bool)
+        keep[_k_smallest(self.channel_scores(t, dim), k)] = False
         return Tensor(_channel_mask(t.data, dim, keep) * default_mask.data.astype(t.dtype))
+
+
+class RandomStructured(_LowestScoresStructured):
+    """Prune ``amount`` whole channels along ``dim`` chosen at random."""
+
+    def __init__(self, amount, dim=-1):
+        _validate_amount_init(amount)
+        self.amount, self.dim = amount, dim
+
+    @staticmethod
+    def channel_scores(t, dim):
+        return factories.rand(t.shape[dim], device=t.device).data  # PyTorch: the k lowest draws go
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_LowestScoresStructured):
     """Prune the ``amount`` channels along ``dim`` of smallest L``n`` norm (n = 1, 2, inf,
     -inf, or 'fro' for 2), the norm taken over all the other axes."""
-
-    PRUNING_TYPE = "structured"
 
     def __init__(self, amount, n, dim=-1):
         _validate_amount_init(amount)
         self.amount, self.n, self.dim = amount, n, dim
 
-    def compute_mask(self, t, default_mask):
-        dim = _validate_structured(t, self.dim)
-        size = t.shape[dim]
-        k = _count_to_prune(self.amount, size)
-        if not k:
-            return default_mask
-        xp = get_array_module(t.data)
-        norms = _norm(t.data, self.n, tuple(d for d in range(t.ndim) if d != dim))
-        keep = xp.zeros(size, dtype=bool)
-        keep[_k_smallest(-norms, size - k)] = True  # the size - k largest norms stay
-        return Tensor(_channel_mask(t.data, dim, keep) * default_mask.data.astype(t.dtype))
+    def channel_scores(self, t, dim):
+        return _norm(t.data, self.n, tuple(d for d in range(t.ndim) if d != dim))
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
