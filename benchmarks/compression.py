@@ -38,15 +38,15 @@ from . import common
 
 FULL = dict(seeds=3, han_epochs=20, han_retrain_epochs=8, teacher_epochs=20, student_epochs=20, student_lr=0.02,
             student_lrs=[0.01, 0.02, 0.05], sweep_temperature=8, temperatures=[1, 2, 4, 8, 20], hinton_seeds=5,
-            transfer_per_class=40, transfer_epochs=100, int8_epochs=15)
+            transfer_per_class=40, transfer_epochs=100, int8_epochs=15, teacher=[784, 1200, 1200, 10])
 QUICK = dict(seeds=1, han_epochs=1, han_retrain_epochs=1, teacher_epochs=1, student_epochs=1, student_lr=0.02,
              student_lrs=[0.02], sweep_temperature=4, temperatures=[4], hinton_seeds=1, transfer_per_class=5,
-             transfer_epochs=1, int8_epochs=1)
+             transfer_epochs=1, int8_epochs=1, teacher=[784, 64, 10])
 LR, BATCH = 0.05, 32
 KEPT = [1.0, 0.5, 0.3, 0.2, 0.15, 0.1, 0.08, 0.05, 0.03, 0.02, 0.01]  # fractions of weights kept
 SCHEDULE = [0.5, 0.3, 0.2, 0.15, 0.1, 0.08, 0.05, 0.03, 0.02]       # iterative pruning steps
 LENET_300_100, ARTICLE = [784, 300, 100, 10], [784, 100, 10]
-TEACHER, STUDENT = [784, 1200, 1200, 10], [784, 32, 10]
+STUDENT = [784, 32, 10]
 
 
 class Data:
@@ -230,13 +230,13 @@ def hinton(data, cfg):
     transfer set of 40 digits per class (the teacher having seen all 4,000)."""
     import minigrad
 
-    teacher = train(mlp(TEACHER, 0), data, cfg["teacher_epochs"], 0)
+    teacher = train(mlp(cfg["teacher"], 0), data, cfg["teacher_epochs"], 0)
     with minigrad.no_grad():
         soft = teacher(data.x_train)  # the teacher is fixed: its logits for every digit, once
     result = {"teacher": accuracy(teacher, data), "teacher_parameters": sum(p.numel() for p in teacher.parameters()),
               "student_parameters": sum(p.numel() for p in mlp(STUDENT, 0).parameters()),
               "temperatures": cfg["temperatures"], "lrs": cfg["student_lrs"]}
-    print(f"  teacher {TEACHER}: {result['teacher']:.1%}")
+    print(f"  teacher {cfg['teacher']}: {result['teacher']:.1%}")
     seeds = range(cfg["hinton_seeds"])
 
     def student(seed, lr, epochs, T=None, subset=None):
