@@ -10,6 +10,10 @@ from ..backend import is_cpu
 from ..ops import losses
 from ..ops.activations import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from ..ops.linear import linear  # noqa: F401
+from ..ops.conv import conv1d, conv2d  # noqa: F401
+from ..ops.dropout import dropout, dropout2d  # noqa: F401
+from ..ops.normalization import batch_norm  # noqa: F401
+from ..ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -29,12 +29,18 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() in __init__ "
                                  "before assigning attributes")
+        if name in self._buffers:  # assigning to a buffer replaces it, as in PyTorch
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign a {type(value).__name__} to buffer "
+                                f"{name!r}; a buffer holds a Tensor or None")
+            self._buffers[name] = value
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):
@@ -60,6 +66,28 @@ class Module:
     def parameters(self):
         for _, p in self.named_parameters():
             yield p
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Keep ``tensor`` as state that is not a parameter (BatchNorm's running statistics):
+        ``state_dict``, ``load_state_dict`` and ``to`` include it, the optimiser never sees it."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        if "." in name or not name or name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: bad or taken name {name!r}")
+        self._buffers[name] = tensor
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self, prefix: str = ""):
+        for module_name, m in self.named_modules():
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield prefix + (module_name + "." if module_name else "") + name, b
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
 
     def children(self):
         yield from self._modules.values()
@@ -90,12 +118,16 @@ class Module:
                 p.grad.data[...] = 0
 
     def to(self, device=None, dtype=None) -> Module:
-        """Move (and/or cast) every parameter in place; optimisers keep working on them."""
+        """Move (and/or cast) every parameter and buffer in place; optimisers keep working on them."""
         for p in self.parameters():
             moved = p.to(device, dtype)
             p.data = moved.data
             if p.grad is not None:
                 p.grad = p.grad.to(device, dtype)
+        if device is not None and not isinstance(device, (str, backend.device)):
+            device, dtype = None, device  # module.to(minigrad.float64)
+        for b in self.buffers():  # a cast reaches only floating-point buffers, as in PyTorch
+            b.data = b.to(device, dtype if b.dtype.kind == "f" else None).data
         return self
 
     def cpu(self) -> Module:
@@ -112,15 +144,25 @@ class Module:
 
     # -- saving and loading ---------------------------------------------------------------
     def state_dict(self) -> OrderedDict:
-        """Name -> Tensor (sharing the parameters' data, as PyTorch's does)."""
-        return OrderedDict((name, Tensor(p.data)) for name, p in self.named_parameters())
+        """Name -> Tensor (sharing the data, as PyTorch's does): each module's parameters, then its
+        persistent buffers, module by module in PyTorch's order."""
+        state = OrderedDict()
+        for prefix, m in self.named_modules():
+            at = prefix + "." if prefix else ""
+            skip = m.__dict__.get("_non_persistent", ())
+            for name, t in list(m._parameters.items()) + [(k, b) for k, b in m._buffers.items() if k not in skip]:
+                if t is not None:
+                    state[at + name] = Tensor(t.data)
+        return state
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy ``state_dict``'s arrays into the parameters, keeping each on its device.
 
         With ``strict`` every name must match both ways; every problem is listed in one error.
         """
+        saved = self.state_dict()  # its names: the parameters and the persistent buffers
         own = dict(self.named_parameters())
+        own.update((name, b) for name, b in self.named_buffers() if name in saved)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         wrong = []
