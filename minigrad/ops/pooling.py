@@ -132,9 +132,9 @@ def pooling_geometry(name, x, dims, kernel_size, stride, padding, dilation, ceil
     if any(v < 1 for v in kernel + stride + dilation):
         raise ValueError(f"{name}: kernel_size, stride and dilation must be positive, got "
                          f"{kernel}, {stride}, {dilation}")
-    if any(p < 0 or 2 * p > d * (k - 1) + 1 for p, k, d in zip(padding, kernel, dilation)):
-        raise ValueError(f"{name}: padding {padding} must be at least 0 and at most half the (dilated) "
-                         f"kernel {kernel}, as in PyTorch")
+    if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{name}: padding {padding} must be at least 0 and at most half the kernel "
+                         f"{kernel}, as in PyTorch")
     out, pads = [], []
     for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation):
         span = n + 2 * p - d * (k - 1) - 1
