@@ -48,12 +48,20 @@ def unpad(x, pads):
 
 
 def windows(x, kernel, stride, dilation, out):
-    """A view of ``x`` (N, C, *spatial) as (N, C, *out, *kernel): element [n, c, i, j, a, b] is
-    x[n, c, i*stride + a*dilation, j*stride + b*dilation] (2-D). No copy: only strides change."""
+    """A view of ``x`` (N, C, *spatial) as (N, C, *out, *kernel): element [n, c, i, j, a, e] is
+    x[n, c, i*stride + a*dilation, j*stride + e*dilation] (2-D). No copy: only strides change."""
     steps = x.strides[2:]
     strides = x.strides[:2] + tuple(s * t for s, t in zip(steps, stride)) + \
         tuple(s * d for s, d in zip(steps, dilation))
     return get_array_module(x).lib.stride_tricks.as_strided(x, x.shape[:2] + tuple(out) + tuple(kernel), strides)
+
+
+def offsets(kernel, stride, dilation, out):
+    """For each kernel offset, in row-major order: (offset, the slices of the input that the
+    windows' cells at that offset read). ``x[:, :, *slices]`` has shape (N, C, *out)."""
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        yield offset, (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s) for o, d, s, n in zip(offset, dilation, stride, out))
 
 
 def col2im(dwin, shape, stride, dilation):
@@ -63,13 +71,13 @@ def col2im(dwin, shape, stride, dilation):
     Windows overlap when stride < kernel, so a pixel collects the sum over every window that
     read it. One strided ``+=`` per kernel offset (kh * kw of them), none per pixel.
     """
-    xp = get_array_module(dwin)
     dims = len(stride)
     out, kernel = dwin.shape[2:2 + dims], dwin.shape[2 + dims:]
-    dx = xp.zeros(shape, dtype=dwin.dtype)
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        target = tuple(slice(o * d, o * d + s * (n - 1) + 1, s) for o, d, s, n in zip(offset, dilation, stride, out))
-        dx[(slice(None), slice(None)) + target] += dwin[(Ellipsis,) + offset]
+    # laid out channel-first in memory, as the convolution's own output: the gradient then
+    # reaches the layer before in the layout of that layer's output, and needs no copy there
+    dx = get_array_module(dwin).zeros((shape[1], shape[0]) + tuple(shape[2:]), dtype=dwin.dtype).swapaxes(0, 1)
+    for offset, target in offsets(kernel, stride, dilation, out):
+        dx[target] += dwin[(Ellipsis,) + offset]
     return dx
 
 
@@ -83,22 +91,26 @@ class Convolution(Function):
 
         Y[n, o, i, j] = b[o] + sum_{c, a, e} X[n, c, i*s + a*d, j*s + e*d] * weight[o, c, a, e]
 
-    im2col: row (n, i, j) of ``cols`` (N*Ho*Wo, C*kh*kw) is the patch under output (i, j) of
-    image n, flattened as the kernel is. Then, with Wm = weight.reshape(O, C*kh*kw):
+    im2col: ``cols`` (C*kh*kw, N*Ho*Wo) has one column per output position (n, i, j), holding
+    the patch the kernel sees there, flattened as the kernel is. With Wm = weight.reshape(O,
+    C*kh*kw) every output is a kernel times a patch, so the layer is one matrix product,
 
-        Y = cols @ Wm.T + b                     the linear layer, one row per patch
+        Y = Wm @ cols + b                       (O, N*Ho*Wo): the linear layer on every patch
 
-    and the backward is the linear layer's, with Gm = G moved to rows (N*Ho*Wo, O):
+    and the backward is the linear layer's, with Gm = G moved to (O, N*Ho*Wo):
 
-        dW = Gm.T @ cols                        (O, N*Ho*Wo) @ (N*Ho*Wo, C*kh*kw)
-        db = Gm.sum(0)                          b was added at every position of every image
-        dcols = Gm @ Wm                         (N*Ho*Wo, O) @ (O, C*kh*kw)
+        dW = Gm @ cols.T                        (O, N*Ho*Wo) @ (N*Ho*Wo, C*kh*kw)
+        db = Gm.sum(1)                          b was added at every position of every image
+        dcols = Wm.T @ Gm                       (C*kh*kw, O) @ (O, N*Ho*Wo)
         dX = col2im(dcols)                      each patch's gradient added back onto its pixels
 
-    A pixel read by several patches (overlapping windows) gets the sum of their gradients,
-    exactly as a tensor used twice does. The 1/N of a mean loss is already in G, as for
-    ``Linear``. With g groups, channels and outputs split into g blocks and each block is its
-    own product (depthwise: g = C). ``cols`` is saved for dW and freed when backward has run.
+    (The course's Z = X @ W + b with one example per row is the transpose of the same
+    product; patches are columns here because copying them in this order is several times
+    faster.) A pixel read by several patches (overlapping windows) gets the sum of their
+    gradients, exactly as a tensor used twice does. The 1/N of a mean loss is already in G, as
+    for ``Linear``. With g groups the channels and outputs split into g blocks and each block
+    is its own product (depthwise: g = C). ``cols`` is saved for dW and freed once backward
+    has run. Y is returned as a transposed view of the (O, N, Ho, Wo) product.
     """
 
     @staticmethod
@@ -108,37 +120,32 @@ class Convolution(Function):
         o, kernel = w.shape[0], w.shape[2:]
         xpad = pad(x, pads)
         out = tuple(output_size(xpad.shape[2 + i], kernel[i], stride[i], dilation[i], 0, 0) for i in range(dims))
-        spatial = tuple(range(2, 2 + dims))
-        win = windows(xpad, kernel, stride, dilation, out)           # (N, C, *out, *kernel), a view
-        rows = n * math.prod(out)
-        cols = win.transpose((0,) + spatial + (1,) + tuple(range(2 + dims, 2 + 2 * dims))) \
-            .reshape(rows, groups, -1).transpose(1, 0, 2)              # (g, N*L, C/g*K): the im2col copy
-        wg = w.reshape(groups, o // groups, -1)                        # (g, O/g, C/g*K)
-        y = (cols @ wg.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(rows, o)   # (N*L, O)
+        spatial, taps = tuple(range(2, 2 + dims)), tuple(range(2 + dims, 2 + 2 * dims))
+        win = windows(xpad, kernel, stride, dilation, out)            # (N, C, *out, *kernel), a view
+        cols = win.transpose((1,) + taps + (0,) + spatial).reshape(groups, -1, n * math.prod(out))  # the copy
+        wg = w.reshape(groups, o // groups, -1)                         # (g, O/g, C/g*K)
+        y = (wg @ cols).reshape((o, n) + out)                           # (O, N, *out)
         if b is not None:
-            y += b
+            y += b.reshape((o, 1) + (1,) * dims)
         ctx.save_for_backward(cols, wg)
         ctx.shapes = x.shape, xpad.shape, w.shape, out
-        ctx.stride, ctx.pads, ctx.dilation, ctx.groups = stride, pads, dilation, groups
-        # (N, *out, O) -> (N, O, *out): a transposed view, no copy
-        return y.reshape((n,) + out + (o,)).transpose((0, dims + 1) + tuple(range(1, dims + 1)))
+        ctx.stride, ctx.pads, ctx.dilation = stride, pads, dilation
+        return y.transpose((1, 0) + spatial)
 
     @staticmethod
     def backward(ctx, grad_output):
         cols, wg = ctx.saved_tensors
         x_shape, xpad_shape, w_shape, out = ctx.shapes
-        g = ctx.groups
         dims = len(out)
-        n, c, o = x_shape[0], x_shape[1], w_shape[0]
+        spatial = tuple(range(2, 2 + dims))
         needs_x, needs_w, needs_b = ctx.needs_input_grad[:3]
-        gm = grad_output.transpose((0,) + tuple(range(2, 2 + dims)) + (1,)).reshape(-1, o)   # (N*L, O)
-        gg = gm.reshape(-1, g, o // g).transpose(1, 0, 2)                                   # (g, N*L, O/g)
-        dw = (gg.transpose(0, 2, 1) @ cols).reshape(w_shape) if needs_w else None            # G.T @ cols
-        db = gm.sum(0) if needs_b else None
+        gm = grad_output.transpose((1, 0) + spatial).reshape(wg.shape[0], wg.shape[1], -1)   # (g, O/g, N*L)
+        dw = (gm @ cols.transpose(0, 2, 1)).reshape(w_shape) if needs_w else None           # G @ cols.T
+        db = gm.sum(axis=2).reshape(-1) if needs_b else None
         dx = None
         if needs_x:
-            dcols = (gg @ wg).transpose(1, 0, 2).reshape((n,) + out + (c,) + w_shape[2:])   # G @ W
-            dwin = dcols.transpose((0, dims + 1) + tuple(range(1, dims + 1)) + tuple(range(dims + 2, 2 * dims + 2)))
+            dcols = (wg.transpose(0, 2, 1) @ gm).reshape((x_shape[1],) + w_shape[2:] + (x_shape[0],) + out)  # W.T @ G
+            dwin = dcols.transpose((dims + 1, 0) + tuple(range(dims + 2, 2 * dims + 2)) + tuple(range(1, dims + 1)))
             dx = unpad(col2im(dwin, xpad_shape, ctx.stride, ctx.dilation), ctx.pads)
         return dx, dw, db, None, None, None, None
 

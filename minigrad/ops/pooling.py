@@ -1,7 +1,7 @@
 """Pooling: the maximum or the mean of each window, over the same windows as a convolution.
 
-The windows are the strided view of ``ops/conv.py``; each backward hands every window's
-gradient back to the pixels it read with ``col2im``, so overlapping windows add up.
+The windows are those of ``ops/conv.py``, visited one kernel offset at a time; each backward
+adds every window's gradient back onto the pixels it read, so overlapping windows add up.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .conv import col2im, pad, tuple_of, unpad, windows
+from .conv import offsets, pad, tuple_of, unpad, windows
 
 
 class MaxPool(Function):
@@ -18,32 +18,52 @@ class MaxPool(Function):
     Shapes: x (N, C, H, W), y and G (N, C, Ho, Wo), windows of kh x kw cells (with stride,
     dilation, and padding that never wins: -inf).
 
-        y[n, c, i, j] = max over the window of (i, j) = x[n, c, i*s + a*d, j*s + e*d] at the argmax (a, e)
-        dx = col2im(G placed at each window's argmax, zeros elsewhere)
+        y[n, c, i, j] = max over (a, e) of x[n, c, i*s + a*d, j*s + e*d]
+        dx = G added at each window's maximum, zeros elsewhere
 
-    Ties: the gradient goes to the first maximum in the window, reading row by row (argmax's
-    rule), which is the element PyTorch picks. A pixel that is the maximum of several
-    overlapping windows collects the sum of their gradients. Saves the argmax indices.
+    Ties: the gradient goes to the first maximum in the window, reading row by row, which is
+    the element PyTorch picks. Both passes visit the window one kernel offset at a time (kh*kw
+    array operations, none per pixel): forward keeps the running maximum; backward hands G to
+    the cells equal to y at the first offset where they are, and marks those windows as
+    served. A pixel that is the maximum of several overlapping windows collects the sum of
+    their gradients. A NaN in a window makes y NaN, as in PyTorch (whose gradient then goes
+    to the NaN; here it goes nowhere). Saves x (padded) and y.
     """
 
     @staticmethod
     def forward(ctx, x, kernel, stride, pads, dilation, out):
         xp = get_array_module(x)
         xpad = pad(x, pads, value=-xp.inf)
-        flat = windows(xpad, kernel, stride, dilation, out)
-        flat = flat.reshape(flat.shape[:2 + len(out)] + (-1,))           # (N, C, *out, kh*kw), a copy
-        index = flat.argmax(axis=-1)
-        ctx.save_for_backward(index)
-        ctx.shapes, ctx.kernel, ctx.stride, ctx.pads, ctx.dilation = xpad.shape, kernel, stride, pads, dilation
-        return flat.max(axis=-1)
+        y = None
+        for _, source in offsets(kernel, stride, dilation, out):
+            if y is None:
+                y = xpad[source].copy(order="K")  # keep x's memory layout (a conv's output is channel-first)
+            else:
+                xp.maximum(y, xpad[source], out=y)
+        ctx.save_for_backward(xpad, y)
+        ctx.kernel, ctx.stride, ctx.pads, ctx.dilation = kernel, stride, pads, dilation
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        (index,) = ctx.saved_tensors
-        xp = get_array_module(grad_output)
-        dwin = (xp.arange(math.prod(ctx.kernel)) == index[..., None]) * grad_output[..., None]   # G at the argmax
-        dwin = dwin.reshape(index.shape + tuple(ctx.kernel))
-        return unpad(col2im(dwin, ctx.shapes, ctx.stride, ctx.dilation), ctx.pads), None, None, None, None, None
+        xpad, y = ctx.saved_tensors
+        xp = get_array_module(y)
+        dx = xp.zeros_like(xpad)
+        # windows that do not overlap write each cell at most once: write instead of add
+        overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(ctx.kernel, ctx.stride, ctx.dilation))
+        steps = list(offsets(ctx.kernel, ctx.stride, ctx.dilation, y.shape[2:]))
+        unserved = None  # windows whose maximum has not been found yet
+        for i, (_, source) in enumerate(steps):
+            hit = xpad[source] == y
+            if unserved is not None:
+                hit &= unserved
+            if i < len(steps) - 1:
+                unserved = ~hit if unserved is None else unserved ^ hit
+            if overlap:
+                dx[source] += grad_output * hit
+            else:
+                xp.multiply(grad_output, hit, out=dx[source])
+        return unpad(dx, ctx.pads), None, None, None, None, None
 
 
 class AvgPool(Function):
@@ -54,7 +74,7 @@ class AvgPool(Function):
     over the edge in ceil mode; a fixed number with divisor_override):
 
         y = sum over the window of x / count
-        dx = col2im(G / count spread over every cell of its window)
+        dx = G / count added onto every cell of its window
 
     Each cell of a window contributed x / count, so each gets G / count back.
     """
@@ -62,18 +82,20 @@ class AvgPool(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, pads, out, count):
         xpad = pad(x, pads)
-        dims = len(kernel)
-        win = windows(xpad, kernel, stride, (1,) * dims, out)
+        ones = (1,) * len(kernel)
+        total = None
+        for _, source in offsets(kernel, stride, ones, out):
+            total = xpad[source].copy() if total is None else total + xpad[source]
         ctx.shapes, ctx.kernel, ctx.stride, ctx.pads, ctx.count = xpad.shape, kernel, stride, pads, count
-        return win.sum(axis=tuple(range(-dims, 0))) / count
+        return total / count
 
     @staticmethod
     def backward(ctx, grad_output):
-        xp = get_array_module(grad_output)
         g = grad_output / ctx.count
-        dims = len(ctx.kernel)
-        dwin = xp.broadcast_to(g.reshape(g.shape + (1,) * dims), g.shape + tuple(ctx.kernel))
-        return unpad(col2im(dwin, ctx.shapes, ctx.stride, (1,) * dims), ctx.pads), None, None, None, None, None
+        dx = get_array_module(g).zeros(ctx.shapes, dtype=g.dtype)
+        for _, target in offsets(ctx.kernel, ctx.stride, (1,) * len(ctx.kernel), g.shape[2:]):
+            dx[target] += g
+        return unpad(dx, ctx.pads), None, None, None, None, None
 
 
 class AdaptiveAvgPool(Function):
