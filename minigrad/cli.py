@@ -1,4 +1,5 @@
-"""``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST.
+"""``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST
+(or, with ``--model lenet`` / ``--model resnet``, a convolutional network from ``minigrad.models``).
 
 The default run needs no network and no flags: it trains on the 5,000 MNIST digits shipped
 with minigrad (``minigrad.datasets.MNISTSample``) and reports held-out accuracy each epoch.
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad
-from minigrad import distributed, nn, optim
+from minigrad import distributed, models, nn, optim
 from minigrad.data import DataLoader
 from minigrad.datasets import (MNIST, DownloadError, FashionMNIST, IDXError, MNISTSample,
                                cache_dir)
@@ -70,10 +71,22 @@ def load_dataset(name: str, data_dir: str | None, download: bool, train: bool):
         raise CLIError(f"cannot read or write {root}: {error}") from None
 
 
-def build_model(hidden: int, activation: str) -> nn.Module:
-    """784 -> hidden -> 10: the article's network, logits out (the loss applies softmax)."""
-    return nn.Sequential(nn.Linear(IN_FEATURES, hidden), ACTIVATIONS[activation](),
-                         nn.Linear(hidden, NUM_CLASSES))
+def build_model(hidden: int, activation: str, model: str = "mlp") -> nn.Module:
+    """784 -> hidden -> 10, the article's network (``model='mlp'``), or LeNet-5 or the small
+    ResNet of ``minigrad.models``; logits out (the loss applies softmax)."""
+    if model == "mlp":
+        return models.mlp(IN_FEATURES, hidden, NUM_CLASSES, activation)
+    return models.build(model, num_classes=NUM_CLASSES)
+
+
+def model_name(model: str, hidden) -> str:
+    """How the command line names a network: '784-100-10', 'LeNet-5', 'ResNet'."""
+    return f"784-{hidden}-10" if model == "mlp" else {"lenet": "LeNet-5", "resnet": "ResNet"}[model]
+
+
+def model_input(images, model: str):
+    """The MLP takes each image flattened to 784 values; the convolutional networks take (N, 1, 28, 28)."""
+    return images.view(images.shape[0], -1) if models.takes_flat(model) else images
 
 
 # Per optimizer: (default lr, default momentum); Adam keeps its own moment estimates.
@@ -105,13 +118,13 @@ def to_device(obj, device: str):
         raise CLIError(f"--device {device}: {error}") from None
 
 
-def predict(model, loader, device: str) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted and true labels over a whole loader, as NumPy arrays."""
+def predict(model, loader, device: str, kind: str = "mlp") -> tuple[np.ndarray, np.ndarray]:
+    """Predicted and true labels over a whole loader, as NumPy arrays (``kind``: the --model)."""
     model.eval()
     predicted, true = [], []
     with minigrad.no_grad():
         for images, labels in loader:
-            logits = model(images.to(device).view(images.shape[0], -1))
+            logits = model(model_input(images.to(device), kind))
             predicted.append(logits.argmax(axis=1).numpy())
             true.append(labels.numpy())
     model.train()
@@ -137,7 +150,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 def save_checkpoint(path: Path, model, args, epoch: int, accuracy: float) -> None:
     minigrad.save({
         "kind": CHECKPOINT_KIND,
-        "arch": {"in_features": IN_FEATURES, "hidden": args.hidden,
+        "arch": {"model": args.model, "in_features": IN_FEATURES, "hidden": args.hidden,
                  "out_features": NUM_CLASSES, "activation": args.activation},
         "model": model.state_dict(),
         "dataset": args.dataset,
@@ -166,8 +179,9 @@ def plot_curves(path: Path, metrics: dict) -> str:
     ax_loss.legend()
     ax_acc.plot(epochs, [100 * e["held_out_accuracy"] for e in metrics["epochs"]], "o-")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="held-out accuracy")
-    fig.suptitle(f"minigrad {metrics['config']['dataset']}, "
-                 f"784-{metrics['config']['hidden']}-10")
+    config = metrics["config"]
+    fig.suptitle(f"minigrad {config['dataset']}, "
+                 f"{model_name(config.get('model', 'mlp'), config['hidden'])}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -206,7 +220,7 @@ def train(args) -> int:
 
     minigrad.manual_seed(args.seed)
     device = run.device(args.device)
-    model = run.wrap(to_device(build_model(args.hidden, args.activation), device))
+    model = run.wrap(to_device(build_model(args.hidden, args.activation, args.model), device))
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum)
     loss_fn = nn.CrossEntropyLoss()
     sampler = run.sampler(train_set, seed=args.seed)  # this rank's part of each epoch, or None
@@ -216,13 +230,14 @@ def train(args) -> int:
 
     checkpoint, metrics_path = out / "checkpoint.npz", out / "metrics.json"
     metrics = {"config": {k: getattr(args, k) for k in (
-                   "dataset", "data_dir", "epochs", "batch_size", "lr", "momentum", "hidden",
+                   "model", "dataset", "data_dir", "epochs", "batch_size", "lr", "momentum", "hidden",
                    "activation", "optimizer", "seed", "device")},
                "ranks": run.world_size, "global_batch_size": args.batch_size * run.world_size,
                "train_size": len(train_set), "held_out_size": len(test_set),
                "batches_per_epoch": len(loader), "epochs": [], "batch_loss": [],
                "interrupted": False}
-    say(f"training 784-{args.hidden}-10 ({args.activation}) on {args.dataset}: "
+    say(f"training {model_name(args.model, args.hidden)}"
+        + (f" ({args.activation})" if args.model == "mlp" else "") + f" on {args.dataset}: "
           f"{len(train_set)} train / {len(test_set)} held-out images, "
           f"{args.optimizer} lr={args.lr}" + (f" momentum={args.momentum}"
                                                if args.momentum is not None else "")
@@ -240,7 +255,7 @@ def train(args) -> int:
                            unit="batch", leave=False, file=sys.stderr)
             for step, (images, labels) in enumerate(bar, start=1):
                 images, labels = images.to(device), labels.to(device)
-                loss = loss_fn(model(images.view(images.shape[0], -1)), labels)
+                loss = loss_fn(model(model_input(images, args.model)), labels)
                 optimizer.zero_grad()
                 loss.backward()  # with --distributed, DDP averages the gradients in here
                 optimizer.step()
@@ -259,7 +274,7 @@ def train(args) -> int:
                     bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
             if not run.is_main:
                 continue
-            predicted, true = predict(model, test_loader, device)
+            predicted, true = predict(model, test_loader, device, args.model)
             accuracy = float((predicted == true).mean())
             metrics["epochs"].append({"epoch": epoch, "train_loss": total / count,
                                       "held_out_accuracy": accuracy,
@@ -310,39 +325,45 @@ def load_checkpoint(path: str) -> dict:
 
 
 def rebuild_model(ckpt: dict, path: str, args):
-    """The model the checkpoint describes, with its weights; CLIError if they disagree."""
+    """The model the checkpoint describes, with its weights, and its --model name; CLIError if
+    they disagree. Checkpoints from before --model existed hold the MLP."""
     arch = ckpt["arch"]
+    kind = str(arch.get("model", "mlp"))
     hidden, activation = int(arch["hidden"]), str(arch["activation"])
     if (int(arch["in_features"]), int(arch["out_features"])) != (IN_FEATURES, NUM_CLASSES) \
-            or activation not in ACTIVATIONS:
+            or activation not in ACTIVATIONS or kind not in models.MODELS:
         raise CLIError(f"--checkpoint {path}: architecture {dict(arch)} is not a "
-                       f"{IN_FEATURES}-H-{NUM_CLASSES} network that this command builds")
+                       f"network that this command builds ({', '.join(models.MODELS)} for "
+                       f"{IN_FEATURES} inputs and {NUM_CLASSES} classes)")
+    name = model_name(kind, hidden)
     for option, want, have in (("--hidden", args.hidden, hidden),
                                ("--activation", args.activation, activation)):
-        if want is not None and want != have:
-            raise CLIError(f"--checkpoint {path} holds a 784-{hidden}-10 {activation} network, "
+        if want is not None and (kind != "mlp" or want != have):
+            raise CLIError(f"--checkpoint {path} holds a {name}{' ' + activation if kind == 'mlp' else ''} network, "
                            f"not the {option} {want} one asked for")
-    model = build_model(hidden, activation)
+    model = build_model(hidden, activation, kind)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in ckpt["model"].items()}
     if expected != found:
         raise CLIError(f"--checkpoint {path}: weights {found} do not fit the recorded "
-                       f"784-{hidden}-10 architecture, which needs {expected}")
+                       f"{name} architecture, which needs {expected}")
     model.load_state_dict(ckpt["model"])
-    return model
+    return model, kind
 
 
 def evaluate(args) -> int:
     ckpt = load_checkpoint(args.checkpoint)
-    model = to_device(rebuild_model(ckpt, args.checkpoint, args), args.device)
+    model, kind = rebuild_model(ckpt, args.checkpoint, args)
+    model = to_device(model, args.device)
     dataset = args.dataset or str(ckpt["dataset"])
     data_dir = args.data_dir if args.data_dir is not None else (str(ckpt["data_dir"]) or None)
     test_set = load_dataset(dataset, data_dir, args.download, train=False)
     predicted, true = predict(model, DataLoader(test_set, batch_size=args.batch_size),
-                              args.device)
+                              args.device, kind)
     matrix = confusion_matrix(true, predicted)
     correct = int(np.trace(matrix))
-    print(f"{args.checkpoint}: 784-{ckpt['arch']['hidden']}-10 after epoch "
+    arch = ckpt["arch"]
+    print(f"{args.checkpoint}: {model_name(kind, arch['hidden'])} after epoch "
           f"{int(ckpt['epoch'])}, evaluated on {dataset} held-out ({len(test_set)} images)")
     print(f"accuracy {correct / len(test_set):.2%} ({correct}/{len(test_set)})")
     print("confusion matrix (rows: true class, columns: predicted class)")
@@ -399,7 +420,7 @@ def make_parser() -> argparse.ArgumentParser:
                        help="fetch missing files into --data-dir")
         p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
 
-    t = commands.add_parser("train", help="train the 784-H-10 network",
+    t = commands.add_parser("train", help="train the 784-H-10 network (or --model lenet, resnet)",
                             description="Train the 784-H-10 network; see 'minigrad --help'.")
     data_options(t, "mnist-sample")
     t.add_argument("--epochs", type=_positive(int), default=10)
@@ -408,7 +429,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: 0.1 for sgd, 0.001 for adam)")
     t.add_argument("--momentum", type=_momentum, default=None,
                    help="SGD momentum in [0, 1) (default 0.9; 0 for plain SGD)")
-    t.add_argument("--hidden", type=_positive(int), default=100, help="hidden units")
+    t.add_argument("--model", choices=list(models.MODELS), default="mlp",
+                   help="mlp: the article's 784-H-10 network (the default); lenet: LeNet-5; "
+                        "resnet: a small ResNet with BatchNorm (minigrad.models)")
+    t.add_argument("--hidden", type=_positive(int), default=100, help="hidden units (--model mlp)")
     t.add_argument("--activation", choices=list(ACTIVATIONS), default="relu")
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
     t.add_argument("--seed", type=int, default=0)
