@@ -73,31 +73,21 @@ def build_lenet(variant: str, params: dict, batches):
 
         model = models.LeNet5()
         model.load_state_dict({MINIGRAD_NAMES[k.split(".")[0]] + "." + k.split(".")[1]: v for k, v in params.items()})
-        opt, loss_fn = optim.SGD(model.parameters(), lr=LR), nn.CrossEntropyLoss()
-        data = [(minigrad.tensor(x), minigrad.tensor(y)) for x, y in batches]
-    else:
-        import torch
-        from torch import nn
+        step = common.training_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=LR))
+        return step, [(minigrad.tensor(x), minigrad.tensor(y)) for x, y in batches]
+    import torch
+    from torch import nn
 
-        model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
-                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-                              nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-        with torch.no_grad():
-            for k, v in params.items():
-                layer, kind = k.split(".")
-                value = v.T if layer.startswith("fc") and kind == "weight" else v  # torch's Linear is (out, in)
-                getattr(model[TORCH_INDEX[layer]], kind).copy_(torch.from_numpy(np.ascontiguousarray(value)))
-        opt, loss_fn = torch.optim.SGD(model.parameters(), lr=LR), nn.CrossEntropyLoss()
-        data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step, data
+    model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                          nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    with torch.no_grad():
+        for k, v in params.items():
+            layer, kind = k.split(".")
+            value = v.T if layer.startswith("fc") and kind == "weight" else v  # torch's Linear is (out, in)
+            getattr(model[TORCH_INDEX[layer]], kind).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    step = common.training_step(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=LR))
+    return step, [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
 
 
 def interleaved(runners: dict, repeats: int, chunk: float) -> dict:

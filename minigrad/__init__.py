@@ -5,6 +5,7 @@ Where things live:
     tensor.py           Tensor (its methods only name ops)
     ops/*.py            every op's forward and backward, formula in the docstring
     nn/                 Module, Linear, activations, losses, nn.functional
+    models/             LeNet5, ResNet for 28x28 images (import minigrad.models)
     optim.py            SGD, Adam
     backend.py          NumPy or CuPy, chosen from where the data lives
 """

@@ -138,6 +138,14 @@ def test_max_pool2d_ties_go_where_pytorch_sends_them(data):
         np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())  # no overlap: bit for bit
 
 
+def test_max_pool2d_propagates_nan_as_pytorch():
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 1, 2] = np.nan
+    ours, theirs = F.max_pool2d(minigrad.tensor(x), 2).data, tF.max_pool2d(torch.tensor(x), 2).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.isnan(ours[0, 0, 0, 1]) and np.isnan(ours).sum() == 1
+
+
 def test_max_pool2d_tie_takes_the_first_maximum_in_the_window():
     x = minigrad.tensor([[[[1.0, 3.0], [3.0, 3.0]]]], requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()

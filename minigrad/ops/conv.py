@@ -32,7 +32,8 @@ def output_size(size: int, kernel: int, stride: int, dilation: int, low: int, hi
 
 
 def pad(x, pads, value=0):
-    """``x`` (N, C, *spatial) with ``pads[i] = (low, high)`` cells of ``value`` around spatial axis i."""
+    """``x`` of shape ``(N, C, *spatial)`` with ``pads[i] = (low, high)`` cells of ``value`` around
+    spatial axis i."""
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return x
     xp = get_array_module(x)
@@ -48,8 +49,9 @@ def unpad(x, pads):
 
 
 def windows(x, kernel, stride, dilation, out):
-    """A view of ``x`` (N, C, *spatial) as (N, C, *out, *kernel): element [n, c, i, j, a, e] is
-    x[n, c, i*stride + a*dilation, j*stride + e*dilation] (2-D). No copy: only strides change."""
+    """A view of ``x``, shape ``(N, C, *spatial)``, as ``(N, C, *out, *kernel)``: element
+    ``[n, c, i, j, a, e]`` is ``x[n, c, i*stride + a*dilation, j*stride + e*dilation]`` (2-D).
+    No copy: only the strides change."""
     steps = x.strides[2:]
     strides = x.strides[:2] + tuple(s * t for s, t in zip(steps, stride)) + \
         tuple(s * d for s, d in zip(steps, dilation))
@@ -58,15 +60,17 @@ def windows(x, kernel, stride, dilation, out):
 
 def offsets(kernel, stride, dilation, out):
     """For each kernel offset, in row-major order: (offset, the slices of the input that the
-    windows' cells at that offset read). ``x[:, :, *slices]`` has shape (N, C, *out)."""
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        yield offset, (slice(None), slice(None)) + tuple(
-            slice(o * d, o * d + s * (n - 1) + 1, s) for o, d, s, n in zip(offset, dilation, stride, out))
+    windows' cells at that offset read); ``x[slices]`` has shape ``(N, C, *out)``."""
+    per_axis = [[(o, slice(o * d, o * d + s * (n - 1) + 1, s)) for o in range(k)]
+                for k, s, d, n in zip(kernel, stride, dilation, out)]
+    everything = (slice(None), slice(None))
+    for picks in itertools.product(*per_axis):
+        yield tuple(o for o, _ in picks), everything + tuple(cut for _, cut in picks)
 
 
 def col2im(dwin, shape, stride, dilation):
     """The adjoint of ``windows``: add each window's values back onto the pixels it was read
-    from, giving an array of ``shape`` (N, C, *spatial). ``dwin`` is (N, C, *out, *kernel).
+    from, giving an array of ``shape`` ``(N, C, *spatial)``. ``dwin`` is ``(N, C, *out, *kernel)``.
 
     Windows overlap when stride < kernel, so a pixel collects the sum over every window that
     read it. One strided ``+=`` per kernel offset (kh * kw of them), none per pixel.

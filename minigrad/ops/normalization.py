@@ -8,7 +8,7 @@ from ..backend import get_array_module
 class BatchNorm(Function):
     """y = w * (x - mean) / sqrt(var + eps) + b per channel (``torch.nn.functional.batch_norm``).
 
-    Shapes: x and G (N, C) or (N, C, *spatial); w, b, running_mean, running_var (C,). The
+    Shapes: x and G ``(N, C)`` or ``(N, C, *spatial)``; w, b, running_mean, running_var (C,). The
     statistics are over every axis but the channel's, m = N * prod(spatial) values each.
 
     Training (batch statistics): mean and var (biased, divided by m) of this batch;

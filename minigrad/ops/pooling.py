@@ -201,7 +201,7 @@ def avg_pool(name, dims, input, kernel_size, stride, padding, ceil_mode, count_i
 
 
 def window_counts(x, kernel, stride, pads, out, count_include_pad):
-    """(*out): how many cells each window averages, as PyTorch counts them: the padding
+    """``(*out)``: how many cells each window averages, as PyTorch counts them: the padding
     counts when ``count_include_pad``, the ceil-mode overhang past the padding never does."""
     xp = get_array_module(x)
     dims = len(kernel)
