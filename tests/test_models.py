@@ -103,3 +103,35 @@ def test_old_mlp_checkpoints_without_a_model_entry_still_evaluate(tmp_path):
     minigrad.save(ckpt, tmp_path / "old.npz")
     result = run_cli("evaluate", "--checkpoint", tmp_path / "old.npz")
     assert result.returncode == 0 and "784-16-10 after epoch 1" in result.stdout
+
+
+# -- the convolution benchmark's floor computes what minigrad computes -----------------------
+
+def _benchmarks():
+    import pathlib
+    import sys
+
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    sys.path.insert(0, root)
+    try:
+        from benchmarks import common, conv, numpy_conv
+    finally:
+        sys.path.remove(root)
+    return common, conv, numpy_conv
+
+
+def test_conv_benchmark_variants_agree_and_run_quickly():
+    common, conv, numpy_conv = _benchmarks()
+    variants = [v for v in common.available_variants()]
+    result = conv.bench_lenet(batch=4, repeats=1, chunk=0.01, variants=variants)
+    assert result["loss_check"]["max_rel_diff"] < 1e-4 and result["per_s"]["minigrad"] > 0
+    assert conv.memory_child("minigrad", batch=4, steps=2)["traced_peak_mib"] > 0
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s) for s in ((2, 3, 6, 6), (4, 3, 3, 3), (4,)))
+    g = rng.standard_normal((2, 4, 6, 6))
+    y, dx, dw, db = numpy_conv.conv_layer_step(x, w, b, g)
+    xs, ws, bs = (minigrad.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = minigrad.nn.functional.conv2d(xs, ws, bs, padding=1)
+    out.backward(minigrad.tensor(g))
+    for ours, floor in ((out, y), (xs.grad, dx), (ws.grad, dw), (bs.grad, db)):
+        np.testing.assert_allclose(ours.data, floor, rtol=1e-10, atol=1e-12)
