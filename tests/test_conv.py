@@ -317,6 +317,11 @@ def test_errors_name_the_layer_and_the_shapes(call, message):
         call()
 
 
+def test_conv1d_refuses_a_conv2d_weight():
+    with pytest.raises(ValueError, match=r"conv1d: weight must have shape \(out_channels, in_channels/groups, k\)"):
+        F.conv1d(minigrad.randn(2, 3, 9), minigrad.randn(4, 3, 3, 3))
+
+
 def test_conv_refuses_mixed_dtypes():
     with pytest.raises(TypeError, match="input is float64 but weight is float32"):
         nn.Conv2d(1, 2, 3)(minigrad.randn(1, 1, 4, 4, dtype=minigrad.float64))

@@ -48,7 +48,7 @@ class _ConvNd(Module):
 
     def forward(self, x):
         # the layer itself as the name: its repr, formatted only if an error is raised
-        return conv_op.conv(self, x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        return conv_op.conv(self, self.dims, x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                             self.groups)
 
     def extra_repr(self):

@@ -12,8 +12,11 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride or kernel_size, padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        if return_indices:
+            raise NotImplementedError(f"{type(self).__name__}: return_indices=True is not supported in minigrad "
+                                      "(there is no MaxUnpool2d to use them)")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
         return pooling.max_pool(self, self.dims, x, self.kernel_size, self.stride, self.padding,

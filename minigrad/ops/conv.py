@@ -154,21 +154,20 @@ class Convolution(Function):
         return dx, dw, db, None, None, None, None
 
 
-def conv(name: str, input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups) -> Tensor:
-    """Check the arguments of an N-d convolution in the user's terms, then apply ``Convolution``.
+def conv(name, dims: int, input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups) -> Tensor:
+    """Check the arguments of a ``dims``-d convolution in the user's terms, then apply ``Convolution``.
 
-    ``name`` says who is asking (``conv2d``, or ``Conv2d(1, 6, kernel_size=(5, 5))`` from a
-    layer), so that the error names it. ``dims`` is read from the weight: 3-D for conv1d,
-    4-D for conv2d. An input without the batch axis is taken as one image, as PyTorch does.
+    ``name`` is what an error calls the caller: ``'conv2d'``, or a layer itself, whose repr
+    (``Conv2d(1, 6, kernel_size=(5, 5), ...)``) is formatted only if an error is raised. An
+    input without the batch axis is taken as one image, as PyTorch does.
     """
     for what, t in (("input", input), ("weight", weight)) + ((("bias", bias),) if bias is not None else ()):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: {what} must be a minigrad Tensor, got {type(t).__name__}")
-    dims = weight.ndim - 2
     layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
-    if dims not in (1, 2):
-        raise ValueError(f"{name}: weight must be (out, in/groups, *kernel) with 1 or 2 kernel axes, "
-                         f"got shape {weight.shape}")
+    if weight.ndim != dims + 2:
+        raise ValueError(f"{name}: weight must have shape (out_channels, in_channels/groups, "
+                         f"{'k' if dims == 1 else 'kh, kw'}), {dims + 2}-D, got shape {weight.shape}")
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
     unbatched = input.ndim == dims + 1
@@ -190,7 +189,7 @@ def conv(name: str, input: Tensor, weight: Tensor, bias, stride, padding, dilati
                          f", groups={groups}), got {c} channels in input of shape {input.shape} "
                          f"(Expect: in_channels == {weight.shape[1] * groups}, Actual: {c})" + hint)
     if unbatched:  # one image: run it as a batch of one, as PyTorch does
-        out = conv(name, input.reshape((1,) + input.shape), weight, bias, stride, padding, dilation, groups)
+        out = conv(name, dims, input.reshape((1,) + input.shape), weight, bias, stride, padding, dilation, groups)
         return out.reshape(out.shape[1:])
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{name}: bias must have shape ({o},), one per output channel, got {bias.shape}")
@@ -235,10 +234,10 @@ def padding_pairs(name, padding, kernel, stride, dilation):
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C/groups, k), as ``torch.nn.functional.conv1d``."""
-    return conv("conv1d", input, weight, bias, stride, padding, dilation, groups)
+    return conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of ``input`` (N, C, H, W) with ``weight`` (O, C/groups, kh, kw), as
     ``torch.nn.functional.conv2d``. See ``Convolution`` for the formulas."""
-    return conv("conv2d", input, weight, bias, stride, padding, dilation, groups)
+    return conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
