@@ -135,11 +135,7 @@ def attention_inputs(draw, max_side: int = 4, masks=("none", "causal", "bool", "
     return query, key, value, kwargs
 
 
-__all__ = ["shapes", "arrays", "tensors", "broadcastable_tensors", "positive_tensors", "logits_and_labels",
-           "probabilities", "binary_targets", "matmul_pairs", "assume",
-           "broadcast_shapes_into", "attention_inputs"]
-
-
+@st.composite
 def distinct_tensors(draw, shape, gap: float = 0.05):
     """float64 Tensors of ``shape`` whose values are all at least ``gap`` apart (a shuffled grid):
     for max and max pooling, where a near-tie inside a window would be straddled by the finite
@@ -199,5 +195,5 @@ def pool_problems(draw, dims: int = 2, max_batch: int = 2, max_channels: int = 2
 
 
 __all__ = ["shapes", "arrays", "tensors", "broadcastable_tensors", "positive_tensors", "logits_and_labels",
-           "probabilities", "binary_targets", "matmul_pairs", "distinct_tensors", "conv_problems", "pool_problems",
-           "assume"]
+           "probabilities", "binary_targets", "matmul_pairs", "assume", "broadcast_shapes_into", "attention_inputs",
+           "distinct_tensors", "conv_problems", "pool_problems"]
