@@ -67,7 +67,8 @@ autodoc_mock_imports = ["cupy", "cupyx", "mpi4py"]
 
 html_theme = "furo"
 html_title = f"minigrad {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["minigrad.css"]  # code listings fit the page, notebook output wraps
 
 
 def _offline_mathjax():

@@ -6,6 +6,7 @@ site (and the notebooks it executes) is built once, into docs/_build/html, where
 building by hand would find it and where CI keeps the browser's screenshots beside it.
 """
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -50,13 +51,15 @@ class Build:
 
 
 def build_docs():
-    """Build the site from scratch: ``-E`` rereads every page, so each warning shows again.
+    """Build the site from scratch, so each warning shows again and no page is left over.
 
-    Executed notebooks come from the cache in docs/_build/.jupyter_cache, so a rebuild only
-    runs the notebooks that changed.
+    The HTML folder is emptied first: Sphinx rewrites only the pages it thinks changed (the
+    source listings under _modules kept an older build's stylesheet links). Executed notebooks
+    come from the cache in docs/_build/.jupyter_cache, so only the notebooks that changed run.
     """
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
+    shutil.rmtree(HTML, ignore_errors=True)
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
                            str(DOCS), str(HTML)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
     output = done.stdout + done.stderr
     problems = [line for line in output.splitlines()
@@ -74,6 +77,8 @@ def built_docs(request):
         pytest.skip(f"{missing} not installed: pip install '.[docs]' to build the docs")
     build = build_docs()
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\ndocs built in {build.seconds:.0f} s into {build.html}")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # shown even though output is captured
+            reporter.write_line(f"\ndocs built in {build.seconds:.0f} s into {build.html}")
     return build
