@@ -26,6 +26,7 @@ class Optimizer:
         self.state = {}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: set it to None (or, with False, to zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
@@ -76,6 +77,7 @@ class Optimizer:
             self._move_state(p, self.state[p])
 
     def step(self):
+        """Update every parameter that has a gradient, by the optimizer's rule."""
         raise NotImplementedError
 
 
@@ -150,6 +152,7 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def step(self) -> None:
+        """One update by the rule above; parameters whose grad is None are left alone."""
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
@@ -192,6 +195,7 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     def step(self) -> None:
+        """One update by the rule above (t counts this parameter's steps); grad None: skipped."""
         for group in self.param_groups:
             lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:

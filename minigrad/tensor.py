@@ -42,6 +42,7 @@ class Tensor:
     # -- autograd ---------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (floating point only)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -53,11 +54,13 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor, as in PyTorch."""
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no op produced (an input or a parameter): only leaves keep grad."""
         return self._ctx is None
 
     @property
@@ -104,31 +107,39 @@ class Tensor:
     # -- array facts ----------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The size of each axis, a tuple (PyTorch's ``size()``, NumPy's ``shape``)."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The element type: a NumPy dtype such as ``minigrad.float32``."""
         return self.data.dtype
 
     @property
     def device(self) -> backend.device:
+        """Where the data lives: ``device('cpu')`` or ``device('cuda:0')``."""
         return backend.device_of(self.data)
 
     @property
     def T(self) -> Tensor:
+        """The tensor with its axes reversed (a transpose, recorded for backward)."""
         return shape_ops.transpose(self)
 
     def size(self, dim: int | None = None):
+        """The shape, or with ``dim`` the size of that axis, as in PyTorch."""
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     def dim(self) -> int:
+        """The number of axes, as in PyTorch (the same as ``ndim``)."""
         return self.data.ndim
 
     def __len__(self) -> int:
@@ -142,6 +153,7 @@ class Tensor:
         return backend.to_device(self.data, backend.CPU)
 
     def tolist(self):
+        """The data as (nested) Python lists of numbers, copied to the CPU."""
         return backend.to_device(self.data, backend.CPU).tolist()
 
     def item(self):
@@ -191,18 +203,23 @@ class Tensor:
         return Tensor(data, requires_grad=self._requires_grad)
 
     def cpu(self) -> Tensor:
+        """The tensor on the CPU (``self`` if it is there already)."""
         return self.to("cpu")
 
     def cuda(self, device: int | str | None = None) -> Tensor:
+        """The tensor on a GPU: ``cuda()`` or ``cuda(0)`` the first, ``cuda(1)`` the second."""
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def float(self) -> Tensor:
+        """A float32 copy (``self`` if it is float32 already)."""
         return self.to(dtype=backend.numpy.float32)
 
     def double(self) -> Tensor:
+        """A float64 copy (``self`` if it is float64 already)."""
         return self.to(dtype=backend.numpy.float64)
 
     def long(self) -> Tensor:
+        """An int64 copy, e.g. for class labels (``self`` if it is int64 already)."""
         return self.to(dtype=backend.numpy.int64)
 
     # -- arithmetic (NumPy broadcasting; reflected forms for `1 - t`) ------------------------
@@ -272,42 +289,54 @@ class Tensor:
 
     # -- reductions -----------------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        """The sum over all axes, or over ``axis`` (an int or a tuple); see ``ops.reductions``."""
         return reductions.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        """The mean over all axes, or over ``axis``; its backward spreads G / n."""
         return reductions.mean(self, axis, keepdims)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        """The maximum over all axes, or over ``axis``; ties share the gradient equally."""
         return reductions.max(self, axis, keepdims)
 
     def argmax(self, axis=None, keepdims: bool = False) -> Tensor:
+        """The index of the maximum (int64, no gradient), over all axes or ``axis``."""
         xp = backend.get_array_module(self.data)
         return Tensor(xp.argmax(self.data, axis=axis, keepdims=keepdims))
 
     # -- elementwise ----------------------------------------------------------------------
     def exp(self) -> Tensor:
+        """e to the power of each element."""
         return elementwise.exp(self)
 
     def log(self) -> Tensor:
+        """The natural logarithm of each element."""
         return elementwise.log(self)
 
     def relu(self) -> Tensor:
+        """max(x, 0) elementwise; its derivative at 0 is taken as 0, as in PyTorch."""
         return activations.relu(self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + exp(-x)) elementwise, computed without overflow."""
         return activations.sigmoid(self)
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent of each element."""
         return activations.tanh(self)
 
     # -- shapes ---------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
+        """The same elements in a new shape (one axis may be -1: inferred)."""
         return _reshape(self, shape)
 
     def view(self, *shape) -> Tensor:
+        """The same as ``reshape`` (minigrad has no separate views), PyTorch's name."""
         return _reshape(self, shape)
 
     def flatten(self, start_dim: int = 0) -> Tensor:
+        """The axes from ``start_dim`` on merged into one."""
         return shape_ops.reshape(self, self.shape[:start_dim] + (-1,))
 
     def transpose(self, *axes) -> Tensor:
@@ -331,6 +360,7 @@ class RemovableHandle:
         self._hooks, self._hook = hooks, hook
 
     def remove(self) -> None:
+        """Unregister the hook; removing it twice does nothing."""
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 

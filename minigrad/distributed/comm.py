@@ -76,6 +76,7 @@ def is_available() -> bool:
 
 
 def is_initialized() -> bool:
+    """True once ``init_process_group()`` has joined this process to an MPI job."""
     return _group is not None
 
 

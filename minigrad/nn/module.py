@@ -45,6 +45,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):
+        """The module's computation; each layer defines it. Call the module, ``model(x)``."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -52,6 +53,7 @@ class Module:
 
     # -- what the module holds ------------------------------------------------------------
     def named_parameters(self, prefix: str = ""):
+        """(name, parameter) pairs of this module and its children, e.g. '0.weight'."""
         for name, p in self._parameters.items():
             if p is not None:
                 yield prefix + name, p
@@ -59,31 +61,38 @@ class Module:
             yield from m.named_parameters(prefix + name + ".")
 
     def parameters(self):
+        """Every parameter of this module and its children, for an optimizer."""
         for _, p in self.named_parameters():
             yield p
 
     def children(self):
+        """The modules assigned as attributes of this one (not their children)."""
         yield from self._modules.values()
 
     def named_modules(self, prefix: str = ""):
+        """(name, module) pairs of this module ('') and every module inside it."""
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(prefix + ("." if prefix else "") + name)
 
     def modules(self):
+        """This module and every module inside it."""
         for _, m in self.named_modules():
             yield m
 
     # -- modes, gradients, devices --------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on every module inside."""
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode, the same as ``train(False)``."""
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients: set them to None (or to zeros)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -100,15 +109,19 @@ class Module:
         return self
 
     def cpu(self) -> Module:
+        """Move every parameter to the CPU."""
         return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
+        """Move every parameter to a GPU: ``cuda()`` or ``cuda(0)`` the first."""
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def double(self) -> Module:
+        """Cast every parameter to float64 (as gradient checks need)."""
         return self.to(dtype=backend.numpy.float64)
 
     def float(self) -> Module:
+        """Cast every parameter to float32."""
         return self.to(dtype=backend.numpy.float32)
 
     # -- saving and loading ---------------------------------------------------------------
@@ -151,6 +164,7 @@ class Module:
 
     # -- printing -------------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The layer's settings shown by ``repr`` inside its parentheses."""
         return ""
 
     def __repr__(self):

@@ -102,20 +102,25 @@ class LogSoftmax(Function):
 
 
 def relu(x):
+    """max(x, 0) elementwise: the ``ReLU`` op."""
     return ReLU.apply(x)
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)) elementwise: the ``Sigmoid`` op."""
     return Sigmoid.apply(x)
 
 
 def tanh(x):
+    """tanh(x) elementwise: the ``Tanh`` op."""
     return Tanh.apply(x)
 
 
 def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along ``dim``, stable: the ``Softmax`` op."""
     return Softmax.apply(x, dim)
 
 
 def log_softmax(x, dim=-1):
+    """x - log(sum(exp(x))) along ``dim``, by log-sum-exp: the ``LogSoftmax`` op."""
     return LogSoftmax.apply(x, dim)

@@ -182,6 +182,7 @@ def div(a, b):
 
 
 def neg(a):
+    """-a: the ``Neg`` op."""
     return Neg.apply(a)
 
 

@@ -33,8 +33,10 @@ class Log(Function):
 
 
 def exp(x):
+    """e ** x elementwise: the ``Exp`` op."""
     return Exp.apply(x)
 
 
 def log(x):
+    """The natural logarithm elementwise: the ``Log`` op."""
     return Log.apply(x)

@@ -87,15 +87,18 @@ def _check_axis(name, x, axis):
 
 
 def sum(x, axis=None, keepdims=False):
+    """The sum over all axes, or over ``axis`` (an int or a tuple): the ``Sum`` op."""
     _check_axis("sum", x, axis)
     return Sum.apply(x, axis, keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
+    """The mean over all axes, or over ``axis``: the ``Mean`` op."""
     _check_axis("mean", x, axis)
     return Mean.apply(x, axis, keepdims)
 
 
 def max(x, axis=None, keepdims=False):
+    """The maximum over all axes, or over ``axis``: the ``Max`` op (ties share G)."""
     _check_axis("max", x, axis)
     return Max.apply(x, axis, keepdims)

@@ -67,6 +67,7 @@ def _is_basic(index):
 
 
 def reshape(x, shape):
+    """The same elements in ``shape`` (one entry may be -1): the ``Reshape`` op."""
     shape = tuple(shape)
     size, unknown = 1, 0
     for n in shape:
@@ -81,10 +82,12 @@ def reshape(x, shape):
 
 
 def transpose(x, axes=None):
+    """The axes permuted by ``axes`` (reversed when None): the ``Transpose`` op."""
     return Transpose.apply(x, axes)
 
 
 def getitem(x, index):
+    """``x[index]``, basic or advanced (integer arrays, masks): the ``GetItem`` op."""
     from ..autograd import Tensor
 
     if isinstance(index, Tensor):
