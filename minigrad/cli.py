@@ -163,7 +163,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
     try:
         import matplotlib
     except ImportError:
-        return "plot skipped: matplotlib is not installed (pip install 'minigrad[plot]')"
+        return "plot skipped: matplotlib is not installed (pip install 'minigrad-course[plot]')"
     matplotlib.use("Agg")  # files only; never open a window
     import matplotlib.pyplot as plt
 
@@ -435,7 +435,7 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of mpiexec (mpiexec -n 4 python -m "
                         "minigrad train --distributed); --batch-size is per process; needs "
-                        "pip install 'minigrad[distributed]'")
+                        "pip install 'minigrad-course[distributed]'")
     t.set_defaults(func=train)
 
     e = commands.add_parser("evaluate", help="accuracy and confusion matrix of a checkpoint",

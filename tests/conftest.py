@@ -23,7 +23,7 @@ def _why_no_gpu():
     try:
         import cupy
     except ImportError:
-        return "no GPU: CuPy is not installed (pip install 'minigrad[cuda12]' or 'minigrad[cuda13]')"
+        return "no GPU: CuPy is not installed (pip install 'minigrad-course[cuda12]' or 'minigrad-course[cuda13]')"
     try:
         cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # noqa: BLE001 - CuPy's own words say what is missing

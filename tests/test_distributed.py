@@ -1,6 +1,6 @@
 """Data-parallel training over MPI. Each test launches ``mpiexec -n 2`` / ``-n 3`` on a worker
 script in tests/mpi/ and checks what it wrote or printed; skipped when mpi4py or mpiexec is
-missing (``pip install "minigrad[distributed]"``)."""
+missing (``pip install "minigrad-course[distributed]"``)."""
 import importlib.util
 import json
 import os
@@ -28,7 +28,7 @@ MPIEXEC = _find_mpiexec()
 HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
 needs_mpi = pytest.mark.skipif(
     not (HAVE_MPI4PY and MPIEXEC),
-    reason='needs mpi4py and mpiexec: pip install "minigrad[distributed]"'
+    reason='needs mpi4py and mpiexec: pip install "minigrad-course[distributed]"'
            f" (mpi4py {'found' if HAVE_MPI4PY else 'missing'}, mpiexec {MPIEXEC or 'missing'})")
 
 
@@ -63,7 +63,7 @@ def test_import_needs_no_mpi():
             "sys.modules['mpi4py'] = None\n"  # make the import fail even where mpi4py is installed
             "try:\n    d.init_process_group()\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    assert 'pip install "minigrad[distributed]"' in out
+    assert 'pip install "minigrad-course[distributed]"' in out
 
 
 @needs_mpi
@@ -241,4 +241,4 @@ def test_cli_distributed_without_mpi4py_says_what_to_install(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=TIMEOUT_S,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.startswith("minigrad: error: --distributed:") and 'pip install "minigrad[distributed]"' in proc.stderr
+    assert proc.stderr.startswith("minigrad: error: --distributed:") and 'pip install "minigrad-course[distributed]"' in proc.stderr

@@ -23,7 +23,7 @@ import traceback
 
 import numpy
 
-INSTALL_HINT = 'pip install "minigrad[distributed]" (mpi4py, and MPICH from PyPI: no system MPI needed)'
+INSTALL_HINT = 'pip install "minigrad-course[distributed]" (mpi4py, and MPICH from PyPI: no system MPI needed)'
 
 
 class ReduceOp:
