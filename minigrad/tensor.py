@@ -60,7 +60,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        """True for a tensor no op produced (an input or a parameter): only leaves keep grad."""
+        """True for a tensor that no op produced (an input or a parameter); only leaves keep grad."""
         return self._ctx is None
 
     @property
@@ -117,12 +117,12 @@ class Tensor:
 
     @property
     def dtype(self):
-        """The element type: a NumPy dtype such as ``minigrad.float32``."""
+        """The element type, a NumPy dtype such as ``minigrad.float32``."""
         return self.data.dtype
 
     @property
     def device(self) -> backend.device:
-        """Where the data lives: ``device('cpu')`` or ``device('cuda:0')``."""
+        """Where the data lives, ``device('cpu')`` or ``device('cuda:0')``."""
         return backend.device_of(self.data)
 
     @property

@@ -13,6 +13,7 @@ leaves out a member without a docstring.
 import importlib
 import inspect
 import pkgutil
+import re
 import zlib
 
 import minigrad
@@ -84,6 +85,20 @@ def test_every_public_name_has_a_docstring():
     assert checked > 250  # the walk found the API
     assert not missing, (f"{len(missing)} public names have no docstring, so the API reference "
                          "leaves them out; write one for each:\n  " + "\n  ".join(missing))
+
+
+def test_no_property_docstring_reads_as_a_type():
+    """Napoleon takes a property docstring's first line ``X: Y`` as "type X, description Y":
+    the reference then showed "Type: Where the data lives" under Tensor.device."""
+    misread = []
+    for dotted, name, owner in public_api():
+        member = vars(owner).get(name) if owner is not None else None
+        if isinstance(member, property) and member.__doc__:
+            first = re.sub(r"``.*?``", "", member.__doc__.strip().splitlines()[0])
+            if re.match(r"^[^:]+: ", first):
+                misread.append(f"{dotted}: {member.__doc__.strip().splitlines()[0]!r}")
+    assert not misread, ("property docstrings whose first line reads as 'type: description'; "
+                         "use a comma or a semicolon:\n  " + "\n  ".join(misread))
 
 
 def read_inventory(path):
