@@ -185,7 +185,7 @@ def describe(info: dict) -> str:
              f"threadpoolctl {info['threadpoolctl']}",
              "BLAS: " + ("; ".join(blas) if blas else "unknown (install threadpoolctl to see the kernel)")]
     if info["threadpoolctl"] is None:
-        lines.append("warning: threadpoolctl is not installed (pip install \"minigrad[bench]\"), so the BLAS "
+        lines.append("warning: threadpoolctl is not installed (pip install \"minigrad-course[bench]\"), so the BLAS "
                      "thread count is not limited: the 1-thread table limits only torch")
     if info["env"]:
         lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in info["env"].items()))

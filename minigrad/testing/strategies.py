@@ -127,7 +127,8 @@ def attention_inputs(draw, max_side: int = 4, masks=("none", "causal", "bool", "
     if kind == "causal":
         kwargs["is_causal"] = True
     elif kind != "none":
-        shape = draw(broadcast_shapes_into(numpy.broadcast_shapes(bq, bk) + (L, M)))
+        # At least (L, M): PyTorch's attention refuses a 1-D mask ("Dimension out of range").
+        shape = draw(broadcast_shapes_into(numpy.broadcast_shapes(bq, bk) + (L, M), min_dims=2))
         kwargs["attn_mask"] = (tensor(draw(hnp.arrays(numpy.bool_, shape))) if kind == "bool"
                                else draw(tensors(shape)))
     if draw(st.booleans()):
