@@ -1,4 +1,5 @@
-"""``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST.
+"""``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST
+(``python -m minigrad gpt ...``, the character-level GPT, lives in ``minigrad.gpt_cli``).
 
 The default run needs no network and no flags: it trains on the 5,000 MNIST digits shipped
 with minigrad (``minigrad.datasets.MNISTSample``) and reports held-out accuracy each epoch.
@@ -385,7 +386,7 @@ def _momentum(text):
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="minigrad", description="Train and evaluate the article's MNIST "
                      "network with minigrad.")
-    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate}",
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,gpt}",
                                      parser_class=_Parser)
 
     def data_options(p, default):
@@ -431,6 +432,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="insist on this hidden size (default: the checkpoint's)")
     e.add_argument("--activation", choices=list(ACTIVATIONS), default=None)
     e.set_defaults(func=evaluate)
+
+    from minigrad import gpt_cli  # its own module: it imports this one for CLIError
+    gpt_cli.add_parser(commands, _positive)
     return parser
 
 
@@ -438,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("choose a command: train or evaluate")
+        parser.error("choose a command: train, evaluate or gpt")
     try:
         return args.func(args)
     except CLIError as error:
