@@ -252,9 +252,15 @@ def load_checkpoint(path: str):
         if vocab.vocab_size != config.vocab_size:
             raise ValueError(f"its vocabulary has {vocab.vocab_size} characters, its config says {config.vocab_size}")
         model = GPT(config)
-        model.load_state_dict(ckpt["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError, AssertionError) as error:
+    except (KeyError, TypeError, ValueError, AssertionError) as error:
         raise CLIError(f"--checkpoint {path} does not describe a GPT this version can rebuild: {error}") from None
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, RuntimeError) as error:  # load_state_dict lists every mismatch, one per line
+        problems = [line.strip() for line in str(error).splitlines()[1:]] or [str(error)]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CLIError(f"--checkpoint {path}: its weights do not fit the GPT its configuration describes: "
+                       f"{problems[0]}{more}") from None
     return model, vocab, ckpt
 
 
