@@ -1,56 +1,15 @@
 """Data-parallel training over MPI. Each test launches ``mpiexec -n 2`` / ``-n 3`` on a worker
 script in tests/mpi/ and checks what it wrote or printed; skipped when mpi4py or mpiexec is
 missing (``pip install "minigrad[distributed]"``)."""
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-WORKERS = Path(__file__).resolve().parent / "mpi"
-TIMEOUT_S = 60
-
-
-def _find_mpiexec():
-    # MPICH from PyPI puts mpiexec next to the interpreter (venv/bin), which may not be on PATH
-    beside = Path(sys.executable).parent / "mpiexec"
-    return str(beside) if beside.exists() else shutil.which("mpiexec")
-
-
-MPIEXEC = _find_mpiexec()
-HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
-needs_mpi = pytest.mark.skipif(
-    not (HAVE_MPI4PY and MPIEXEC),
-    reason='needs mpi4py and mpiexec: pip install "minigrad[distributed]"'
-           f" (mpi4py {'found' if HAVE_MPI4PY else 'missing'}, mpiexec {MPIEXEC or 'missing'})")
-
-
-def _launcher_flags():
-    """Open MPI refuses root and more ranks than cores without flags; MPICH needs none."""
-    out = subprocess.run([MPIEXEC, "--version"], capture_output=True, text=True).stdout
-    if "Open MPI" in out or "OpenRTE" in out:
-        flags = ["--oversubscribe"]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            flags.append("--allow-run-as-root")
-        return flags
-    return []
-
-
-def mpirun(n, script, *args, timeout=TIMEOUT_S):
-    """Run tests/mpi/<script> on n ranks; return (CompletedProcess, seconds)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    env.setdefault("OMP_NUM_THREADS", "1")  # n ranks x n BLAS threads would oversubscribe the cores
-    cmd = [MPIEXEC, *_launcher_flags(), "-n", str(n), sys.executable, str(WORKERS / script), *map(str, args)]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
-    return proc, time.monotonic() - start
+from mpi_launch import MPIEXEC, ROOT, TIMEOUT_S, WORKERS, launcher_flags, mpirun, needs_mpi
 
 
 def _check(proc):
@@ -64,6 +23,16 @@ def test_import_needs_no_mpi():
             "try:\n    d.init_process_group()\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert 'pip install "minigrad[distributed]"' in out
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), float("inf"), True, "60", None])
+def test_timeout_must_be_a_positive_duration(timeout):
+    """Checked before MPI is imported, so this runs without mpi4py."""
+    from minigrad import distributed as dist
+
+    with pytest.raises(ValueError, match="timeout must be a positive datetime.timedelta or number of seconds"):
+        dist.init_process_group(timeout=timeout)
+    assert not dist.is_initialized()
 
 
 @needs_mpi
@@ -194,7 +163,7 @@ def test_docs_example_same_on_one_and_two_processes():
     script = ROOT / "docs" / "distributed_example.py"
     one = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=ROOT,
                          timeout=TIMEOUT_S, check=True).stdout
-    two = subprocess.run([MPIEXEC, *_launcher_flags(), "-n", "2", sys.executable, str(script)],
+    two = subprocess.run([MPIEXEC, *launcher_flags(), "-n", "2", sys.executable, str(script)],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=TIMEOUT_S, check=True).stdout
     strip = [line.split(" (")[0] for line in one.splitlines()]
     assert len(strip) == 6 and strip == [line.split(" (")[0] for line in two.splitlines()], (one, two)
@@ -202,7 +171,7 @@ def test_docs_example_same_on_one_and_two_processes():
 
 def _train_cli(tmp_path, *options, n=2):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")  # one BLAS thread per rank
-    cmd = [MPIEXEC, *_launcher_flags(), "-n", str(n), sys.executable, "-m", "minigrad", "train", "--distributed",
+    cmd = [MPIEXEC, *launcher_flags(), "-n", str(n), sys.executable, "-m", "minigrad", "train", "--distributed",
            "--epochs", "1", "--batch-size", "32", "--out", str(tmp_path), "--no-progress", *options]
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=TIMEOUT_S)
@@ -227,11 +196,12 @@ def test_cli_train_distributed(tmp_path):
 
 @needs_mpi
 def test_cli_error_ends_every_rank(tmp_path):
-    """A diverging run (the loss is averaged over ranks, so every rank sees the inf) ends the job
-    with the CLI's one-line error, named by rank, in seconds."""
+    """A diverging run (the loss is averaged over ranks, so every rank sees the NaN and stops at
+    the same step) ends the job in seconds with the CLI's one-line error, said once."""
     proc, seconds = _train_cli(tmp_path, "--lr", "1e30")
-    assert proc.returncode != 0 and seconds < 30, (proc.returncode, seconds)
-    assert "rank 0: minigrad: error: the loss became" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and seconds < 30, (proc.returncode, seconds, proc.stderr)
+    assert proc.stderr.count("minigrad: error: the loss became nan") == 1, proc.stderr
+    assert "smaller --lr" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cli_distributed_without_mpi4py_says_what_to_install(tmp_path):

@@ -215,7 +215,7 @@ def test_errors_about_a_bad_target_name_the_target(tmp_path, make_target, error,
     with pytest.raises(error) as info:
         minigrad.save({"a": 1}, target)
     message = str(info.value)
-    assert f"save: " in message and str(target) in message and says in message
+    assert "save: " in message and str(target) in message and says in message
     assert "tmp" not in message.replace(str(tmp_path), "")
 
 

@@ -13,10 +13,17 @@ and change it in place, as ``torch.distributed`` does:
 - ``barrier()``: no rank leaves until every rank has arrived.
 
 NumPy arrays go through MPI. CuPy arrays go through NCCL by default; see ``gpu.py`` for why.
+
+No collective waits forever. Each one is started nonblocking and polled (``_wait``), so that
+Ctrl-C is handled while a rank waits, and one that has not finished after the group's
+``timeout`` ends the job, naming the ranks that never arrived.
 """
 from __future__ import annotations
 
+import datetime
+import math
 import os
+import pickle
 import sys
 import time
 import traceback
@@ -37,13 +44,23 @@ class ReduceOp:
 
 
 GPU_BACKENDS = ("nccl", "mpi", "host")
+DEFAULT_TIMEOUT = datetime.timedelta(minutes=5)
 _ABORT_GRACE_S = 0.5
+# A rank polls its collective without pause, as MPI's blocking calls do: MPI moves a large
+# message in many small rounds, each only when both sides poll, so even 1 ms naps made an
+# all-reduce of 300 KB thirty times slower. After _YIELD_AFTER_S it yields the core between
+# polls, to whatever else is waiting for it (another rank, on a machine with fewer cores than
+# ranks). A rank still waiting after _NOTICE_AFTER_S tells the others which collective it
+# waits in (see _send_notices).
+_YIELD_AFTER_S = 1e-2
+_NOTICE_AFTER_S = 1.0
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
 class _ProcessGroup:
     """Everything ``init_process_group`` learned; one per process."""
 
-    def __init__(self, MPI, comm, gpu_backend):
+    def __init__(self, MPI, comm, gpu_backend, timeout_s):
         self.MPI = MPI
         self.comm = comm
         self.rank = comm.Get_rank()
@@ -52,6 +69,13 @@ class _ProcessGroup:
         local = comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank = local.Get_rank()
         local.Free()
+        # Notices travel on a communicator of their own, so no receive of the user's can take them.
+        self.notice_comm = comm.Dup()
+        self.timeout_s = timeout_s
+        self.calls = 0                         # collectives this rank has entered
+        self.reached = [0] * self.world_size   # per rank, the latest collective it said it waits in
+        self.notices = []                      # (request, buffer) of notices still being sent
+        self.broken = None                     # the collective an exception left unfinished
         self.gpu_backend = gpu_backend
         self.nccl = None  # created on the first collective over CuPy arrays (gpu.py)
         self.previous_excepthook = None
@@ -79,12 +103,28 @@ def is_initialized() -> bool:
     return _group is not None
 
 
-def init_process_group(backend: str = "mpi", *, gpu_backend: str = "nccl", abort_on_exception: bool = True) -> None:
+def _timeout_seconds(timeout) -> float:
+    seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else timeout
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"init_process_group: timeout must be a positive datetime.timedelta or number of "
+                         f"seconds, got {timeout!r}")
+    return float(seconds)
+
+
+def init_process_group(backend: str = "mpi", *, timeout=DEFAULT_TIMEOUT, gpu_backend: str = "nccl",
+                       abort_on_exception: bool = True) -> None:
     """Join the job that ``mpiexec`` started; rank and world size come from the launcher.
 
     Run without ``mpiexec`` (plain ``python train.py``) the process is a job of one: rank 0 of
     world size 1, and every collective returns at once. So the same script runs on 1 or N
     processes.
+
+    ``timeout`` (a ``datetime.timedelta`` or seconds; default 5 minutes) bounds every
+    collective: a rank that has waited that long in one ends the whole job with a message
+    naming the ranks that never arrived (stopped, stuck, or taking a different number of
+    steps). Make it longer than the longest time one rank may work while the others wait (rank 0
+    evaluating or saving, say). CuPy arrays reduced through NCCL are not bounded by it.
 
     ``gpu_backend`` says how CuPy arrays are reduced: ``'nccl'`` (default, through
     ``cupy.cuda.nccl``), ``'mpi'`` (hand the device pointer to MPI: only for an MPI built
@@ -104,8 +144,9 @@ def init_process_group(backend: str = "mpi", *, gpu_backend: str = "nccl", abort
     if _group is not None:
         raise RuntimeError(f"rank {_group.rank}: init_process_group was called twice; call it once "
                            "per process (destroy_process_group() first to start again)")
+    timeout_s = _timeout_seconds(timeout)
     MPI = _import_mpi()
-    _group = _ProcessGroup(MPI, MPI.COMM_WORLD, gpu_backend)
+    _group = _ProcessGroup(MPI, MPI.COMM_WORLD, gpu_backend, timeout_s)
     if abort_on_exception:
         _group.previous_excepthook = sys.excepthook
         sys.excepthook = _abort_on_uncaught_exception
@@ -123,6 +164,7 @@ def destroy_process_group() -> None:
         sys.excepthook = _group.previous_excepthook
     if _group.nccl is not None:
         _group.nccl.destroy()
+    _group.notice_comm.Free()
     _group = None
 
 
@@ -177,7 +219,7 @@ class abort_on_failure:
         _abort_on_uncaught_exception(exc_type, exc, tb)
 
 
-def _require_group(op: str) -> _ProcessGroup:
+def require_group(op: str) -> _ProcessGroup:
     if _group is None:
         raise RuntimeError(f"{op}: the process group is not initialized; call "
                            "minigrad.distributed.init_process_group() first (once, at the start of the script)")
@@ -186,17 +228,17 @@ def _require_group(op: str) -> _ProcessGroup:
 
 def get_rank() -> int:
     """This process's number, 0 .. world_size - 1."""
-    return _require_group("get_rank").rank
+    return require_group("get_rank").rank
 
 
 def get_world_size() -> int:
     """How many processes the job has."""
-    return _require_group("get_world_size").world_size
+    return require_group("get_world_size").world_size
 
 
 def get_local_rank() -> int:
     """This process's number among the ranks on the same machine (to pick a GPU)."""
-    return _require_group("get_local_rank").local_rank
+    return require_group("get_local_rank").local_rank
 
 
 def _raw_array(x, op: str):
@@ -235,66 +277,68 @@ def all_reduce(tensor, op: str = ReduceOp.SUM) -> None:
     Every rank must call it with an array of the same shape and dtype, in the same order as
     the other collectives: MPI matches calls by order, not by name.
     """
-    g = _require_group("all_reduce")
+    g = require_group("all_reduce")
     x = _raw_array(tensor, "all_reduce")
     mpi_op = _mpi_op(g, op)
     if op == ReduceOp.AVG and x.dtype.kind not in "fc":
         raise TypeError(f"rank {g.rank}: all_reduce: ReduceOp.AVG needs a floating-point array, got {_describe(x)}")
     if g.world_size > 1:
+        what = f"all_reduce ({op}) of a {_describe(x)}"
         try:
             if _is_cupy(x):
                 from . import gpu
 
-                gpu.all_reduce(g, x, op)
+                gpu.all_reduce(g, x, op, what)
             else:
-                _host_all_reduce(g, x, mpi_op)
+                mpi_all_reduce(g, x, mpi_op, what)
         except Exception as e:
-            raise RuntimeError(f"rank {g.rank}: all_reduce ({op}) of a {_describe(x)} failed: {e}") from e
+            raise RuntimeError(f"rank {g.rank}: {what} failed: {e}") from e
     if op == ReduceOp.AVG:
         x /= g.world_size
 
 
-def _host_all_reduce(g: _ProcessGroup, x, mpi_op) -> None:
-    if x.flags.c_contiguous:
-        g.comm.Allreduce(g.MPI.IN_PLACE, x, op=mpi_op)
-    else:  # MPI needs one contiguous buffer
-        buf = numpy.ascontiguousarray(x)
-        g.comm.Allreduce(g.MPI.IN_PLACE, buf, op=mpi_op)
+def mpi_all_reduce(g: _ProcessGroup, x, mpi_op, what: str) -> None:
+    """``x`` summed (or ``mpi_op``) over the ranks in place, through MPI; ``what`` names the call
+    in a timeout message. For NumPy arrays, and CuPy arrays on a CUDA-aware MPI."""
+    buf = x if x.flags.c_contiguous else x.copy()  # MPI needs one contiguous buffer
+    _wait(g, g.comm.Iallreduce(g.MPI.IN_PLACE, buf, op=mpi_op), what)
+    if buf is not x:
         x[...] = buf
 
 
 def broadcast(tensor, src: int = 0) -> None:
     """Overwrite ``tensor`` on every rank with rank ``src``'s, in place."""
-    g = _require_group("broadcast")
+    g = require_group("broadcast")
     x = _raw_array(tensor, "broadcast")
     if not 0 <= src < g.world_size:
         raise ValueError(f"rank {g.rank}: broadcast: src={src} is not a rank of this job (world size {g.world_size})")
     if g.world_size == 1:
         return
+    what = f"broadcast from rank {src} of a {_describe(x)}"
     try:
         if _is_cupy(x):
             from . import gpu
 
-            gpu.broadcast(g, x, src)
+            gpu.broadcast(g, x, src, what)
         else:
-            _host_broadcast(g, x, src)
+            mpi_broadcast(g, x, src, what)
     except Exception as e:
-        raise RuntimeError(f"rank {g.rank}: broadcast from rank {src} of a {_describe(x)} failed: {e}") from e
+        raise RuntimeError(f"rank {g.rank}: {what} failed: {e}") from e
 
 
-def _host_broadcast(g: _ProcessGroup, x, src: int) -> None:
-    if x.flags.c_contiguous:
-        g.comm.Bcast(x, root=src)
-    else:
-        buf = numpy.ascontiguousarray(x)
-        g.comm.Bcast(buf, root=src)
+def mpi_broadcast(g: _ProcessGroup, x, src: int, what: str) -> None:
+    """Rank ``src``'s ``x`` on every rank, in place, through MPI."""
+    buf = x if x.flags.c_contiguous else x.copy()
+    _wait(g, g.comm.Ibcast(buf, root=src), what)
+    if buf is not x:
         x[...] = buf
 
 
 def barrier() -> None:
     """Wait until every rank has called ``barrier()``."""
-    g = _require_group("barrier")
-    g.comm.Barrier()
+    g = require_group("barrier")
+    if g.world_size > 1:
+        _wait(g, g.comm.Ibarrier(), "barrier")
 
 
 def all_gather_object(obj) -> list:
@@ -303,5 +347,88 @@ def all_gather_object(obj) -> list:
     For small things (shapes, metrics, a seed), never for gradients: it pickles.
     (PyTorch's ``all_gather_object(object_list, obj)`` fills a list; this returns it.)
     """
-    g = _require_group("all_gather_object")
-    return g.comm.allgather(obj)
+    g = require_group("all_gather_object")
+    if g.world_size == 1:
+        return [obj]
+    mine = numpy.frombuffer(pickle.dumps(obj), dtype=numpy.uint8)
+    sizes = numpy.empty(g.world_size, dtype=numpy.int64)
+    _wait(g, g.comm.Iallgather(numpy.array([mine.size], dtype=numpy.int64), sizes), "all_gather_object (sizes)")
+    starts = numpy.concatenate([[0], numpy.cumsum(sizes)[:-1]])
+    everyone = numpy.empty(int(sizes.sum()), dtype=numpy.uint8)
+    _wait(g, g.comm.Iallgatherv(mine, [everyone, sizes, starts, g.MPI.BYTE]), "all_gather_object")
+    return [pickle.loads(everyone[a:a + n].tobytes()) for a, n in zip(starts, sizes)]
+
+
+# --- waiting without hanging ------------------------------------------------------------
+
+def _wait(g: _ProcessGroup, request, what: str) -> None:
+    """Wait until the nonblocking collective ``request`` has finished on this rank.
+
+    Why not the blocking call: Python runs a signal handler only between bytecodes, so a rank
+    inside a blocking MPI_Allreduce ignores Ctrl-C until the call returns, and it never
+    returns if another rank has already exited. Polling keeps Python in charge: a signal raises
+    here (KeyboardInterrupt for Ctrl-C), and after ``g.timeout_s`` the job ends with the ranks
+    that never arrived named (``_timed_out``).
+
+    The k-th collective of every rank are one call to MPI (it matches them by order), so
+    ``g.calls`` numbers the same collective on every rank.
+    """
+    if g.broken is not None:
+        raise RuntimeError(f"rank {g.rank}: {what}: an earlier collective ({g.broken}) was left unfinished by an "
+                           "exception, so this rank no longer matches the others; end the job (every rank) and "
+                           "start again")
+    g.calls += 1
+    _read_notices(g)
+    try:
+        start = time.monotonic()
+        noticed = False
+        while not request.Test():
+            waited = time.monotonic() - start
+            if waited < _YIELD_AFTER_S:
+                continue
+            _yield()
+            if not noticed and waited >= min(_NOTICE_AFTER_S, g.timeout_s / 4):
+                _send_notices(g)
+                noticed = True
+            if waited >= g.timeout_s:
+                _timed_out(g, what, waited)
+    except BaseException:
+        g.broken = what
+        raise
+
+
+def _send_notices(g: _ProcessGroup) -> None:
+    """Tell every other rank "I am waiting in collective number g.calls".
+
+    A rank that times out can then name the ranks it heard nothing from: they never reached
+    the collective. Sent only by a rank that has waited a while, so a healthy step sends none.
+    """
+    g.notices = [(req, buf) for req, buf in g.notices if not req.Test()]
+    buf = numpy.array([g.calls], dtype=numpy.int64)
+    for r in range(g.world_size):
+        if r != g.rank:
+            g.notices.append((g.notice_comm.Isend(buf, dest=r), buf))
+
+
+def _read_notices(g: _ProcessGroup) -> None:
+    status = g.MPI.Status()
+    buf = numpy.empty(1, dtype=numpy.int64)
+    while g.notice_comm.Iprobe(source=g.MPI.ANY_SOURCE, status=status):
+        source = status.Get_source()
+        g.notice_comm.Recv(buf, source=source)
+        g.reached[source] = max(g.reached[source], int(buf[0]))
+
+
+def _timed_out(g: _ProcessGroup, what: str, waited: float) -> None:
+    _read_notices(g)
+    missing = [r for r in range(g.world_size) if r != g.rank and g.reached[r] < g.calls]
+    if missing:
+        who = f"rank {missing[0]}" if len(missing) == 1 else "ranks " + ", ".join(map(str, missing))
+        why = (f"{who} never reached it: stopped, stuck, or taking a different number of steps "
+               "from this rank")
+    else:
+        why = ("every rank is waiting in a collective of that number, so the ranks called different "
+               "collectives, or with different sizes, at this point")
+    abort(1, f"{what} (this rank's collective number {g.calls}) has waited {waited:.3g} s: {why}. "
+             f"Ending the job. The limit is init_process_group(timeout=...) "
+             f"(--collective-timeout for python -m minigrad train)")

@@ -89,7 +89,7 @@ class DistributedDataParallel(Module):
                  find_unused_parameters: bool = False):
         super().__init__()
         self.module = module
-        g = comm._require_group("DistributedDataParallel")
+        g = comm.require_group("DistributedDataParallel")
         self.rank = g.rank
         self.world_size = g.world_size
         self.bucket_cap_mb = bucket_cap_mb

@@ -19,7 +19,7 @@ Each rank must be on its own GPU before the first collective (NCCL allows one ra
 """
 from __future__ import annotations
 
-from .comm import ReduceOp, _mpi_op, _ProcessGroup
+from .comm import ReduceOp, _mpi_op, _ProcessGroup, all_gather_object, mpi_all_reduce, mpi_broadcast
 
 
 def _nccl():
@@ -39,8 +39,7 @@ def _communicator(g: _ProcessGroup):
     """Make the NCCL communicator on first use: rank 0 draws the id, MPI carries it to all."""
     if g.nccl is None:
         nccl = _nccl()
-        uid = nccl.get_unique_id() if g.rank == 0 else None
-        uid = g.comm.bcast(uid, root=0)
+        uid = all_gather_object(nccl.get_unique_id() if g.rank == 0 else None)[0]
         g.nccl = nccl.NcclCommunicator(g.world_size, uid, g.rank)
     return g.nccl
 
@@ -65,18 +64,18 @@ def _contiguous(x, op: str):
     return x
 
 
-def all_reduce(g: _ProcessGroup, x, op: str) -> None:
+def all_reduce(g: _ProcessGroup, x, op: str, what: str) -> None:
     import cupy
 
     if g.gpu_backend == "host":
         host = cupy.asnumpy(x)
-        g.comm.Allreduce(g.MPI.IN_PLACE, host, op=_mpi_op(g, op))
+        mpi_all_reduce(g, host, _mpi_op(g, op), what)
         x[...] = cupy.asarray(host)
         return
     _contiguous(x, "all_reduce")
     if g.gpu_backend == "mpi":
         cupy.cuda.get_current_stream().synchronize()  # MPI does not know CuPy's streams
-        g.comm.Allreduce(g.MPI.IN_PLACE, x, op=_mpi_op(g, op))
+        mpi_all_reduce(g, x, _mpi_op(g, op), what)
         return
     nccl = _nccl()
     with x.device:
@@ -85,18 +84,18 @@ def all_reduce(g: _ProcessGroup, x, op: str) -> None:
         comm.allReduce(x.data.ptr, x.data.ptr, x.size, _nccl_dtype(nccl, x), _nccl_op(nccl, op), stream.ptr)
 
 
-def broadcast(g: _ProcessGroup, x, src: int) -> None:
+def broadcast(g: _ProcessGroup, x, src: int, what: str) -> None:
     import cupy
 
     if g.gpu_backend == "host":
         host = cupy.asnumpy(x)
-        g.comm.Bcast(host, root=src)
+        mpi_broadcast(g, host, src, what)
         x[...] = cupy.asarray(host)
         return
     _contiguous(x, "broadcast")
     if g.gpu_backend == "mpi":
         cupy.cuda.get_current_stream().synchronize()
-        g.comm.Bcast(x, root=src)
+        mpi_broadcast(g, x, src, what)
         return
     nccl = _nccl()
     with x.device:

@@ -32,13 +32,17 @@ from .sampler import DistributedSampler
 
 
 class DistributedTraining:
-    """The rank, the world size, and the calls that differ between 1 process and R."""
+    """The rank, the world size, and the calls that differ between 1 process and R.
 
-    def __init__(self, enabled: bool):
+    ``timeout`` bounds every collective (``init_process_group``); used when this creates the
+    process group.
+    """
+
+    def __init__(self, enabled: bool, timeout=comm.DEFAULT_TIMEOUT):
         self.enabled = enabled
         if enabled:
             if not comm.is_initialized():
-                comm.init_process_group()
+                comm.init_process_group(timeout=timeout)
             self.rank, self.world_size = comm.get_rank(), comm.get_world_size()
         else:
             self.rank, self.world_size = 0, 1
@@ -101,12 +105,25 @@ class DistributedTraining:
         comm.all_reduce(buf)
         return tuple(buf.tolist())
 
-    def abort(self, exit_code: int, message: str) -> None:
-        """End every rank's process now, with this rank and ``message`` on stderr."""
-        comm.abort(exit_code, message)
+    def differences(self, settings: dict) -> list:
+        """Where the ranks' ``settings`` (name -> value) disagree, one line per name, e.g.
+        ``"--lr: 0.1 on ranks 0, 2; 0.2 on rank 1"``; empty on 1 process. Every rank gets the
+        same list, so every rank can refuse to start together."""
+        if not self.enabled or self.world_size == 1:
+            return []
+        everyone = comm.all_gather_object(settings)
+        lines = []
+        for name in dict.fromkeys(k for s in everyone for k in s):
+            ranks_by_value = {}
+            for rank, s in enumerate(everyone):
+                ranks_by_value.setdefault(repr(s.get(name)), []).append(rank)
+            if len(ranks_by_value) > 1:
+                lines.append(f"{name}: " + "; ".join(
+                    f"{value} on rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}"
+                    for value, ranks in ranks_by_value.items()))
+        return lines
 
-
-def setup_for_training(distributed: bool) -> DistributedTraining:
+def setup_for_training(distributed: bool, timeout=comm.DEFAULT_TIMEOUT) -> DistributedTraining:
     """Join the ``mpiexec`` job when ``distributed`` is true; see the module docstring."""
-    return DistributedTraining(bool(distributed))
+    return DistributedTraining(bool(distributed), timeout)
 
