@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 import minigrad
-from minigrad.cli import CLIError, progress, to_device
+from minigrad.cli import end_interrupted_job, progress, stop_name, to_device
+from minigrad.cli_guards import (CLIError, Terminated, claim_out_dir, ignore_stop_signals, signals_deferred,
+                                 write_atomic, write_text_atomic)
 from minigrad.datasets import CharVocab, TinyShakespeare
-from minigrad.files import atomic_write
 from minigrad.models.gpt import GPT, GPTConfig
 
 CHECKPOINT_KIND = "minigrad gpt"
@@ -116,11 +117,6 @@ def save_checkpoint(path: Path, model, config: GPTConfig, vocab: CharVocab, it: 
                    "train_loss": losses["train"], "val_loss": losses["val"]}, str(path))
 
 
-def write_json(path: Path, payload: dict) -> None:
-    with atomic_write(path, "gpt train") as f:
-        f.write(json.dumps(payload, indent=1).encode())
-
-
 def plot_curves(path: Path, metrics: dict) -> str:
     """The per-step training loss, the estimated losses and the unigram baseline; a line saying
     what happened."""
@@ -144,8 +140,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
                  f"{c['n_embd']} channels")
     ax.legend()
     fig.tight_layout()
-    with atomic_write(path, "gpt train") as f:
-        fig.savefig(f, dpi=100, format="png")
+    write_atomic(path, lambda f: fig.savefig(f, dpi=100, format="png"))
     plt.close(fig)
     return f"wrote {path}"
 
@@ -158,10 +153,15 @@ def train(args) -> int:
         raise CLIError(f"--n-embd {args.n_embd} is not a multiple of --n-head {args.n_head}; each head "
                        f"gets n_embd / n_head channels (e.g. --n-embd {args.n_head * max(1, args.n_embd // args.n_head)})")
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CLIError(f"--out {args.out}: {error.strerror or error}") from None
+    with claim_out_dir(out):  # refuses an --out that another run is writing into
+        return _train(args, out, started)
+
+
+# A diverging run ends with one line saying so; NumPy's warnings about the overflow, from
+# deep inside an op, would only bury it.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
+def _train(args, out: Path, started: float) -> int:
+    (out / "curves.png").unlink(missing_ok=True)  # an earlier run's plot must not sit beside this run's files
     corpus = TinyShakespeare()
     splits = {"train": corpus.train_data, "val": corpus.val_data}
     config = GPTConfig(block_size=args.block_size, vocab_size=corpus.vocab_size, n_layer=args.n_layer,
@@ -183,9 +183,9 @@ def train(args) -> int:
           f"{args.n_embd} channels, context {args.block_size}) on tiny shakespeare, {args.max_iters} steps of "
           f"batch {args.batch_size}, AdamW lr {args.lr} (cosine to {args.min_lr}), seed {args.seed}, "
           f"on {args.device}; unigram baseline on val: {metrics['unigram_val_entropy']:.4f}")
-    best, tokens = math.inf, args.batch_size * args.block_size
-    bar = progress(range(args.max_iters + 1), args.progress, unit="step", file=sys.stderr,
-                   total=args.max_iters + 1, leave=False)
+    best, saved, tokens = math.inf, None, args.batch_size * args.block_size
+    bar = progress(range(args.max_iters + 1), args.progress, unit="step", file=sys.stderr, leave=False)
+    say = bar.write if hasattr(bar, "write") else print
     try:
         for it in bar:
             if it % args.eval_interval == 0 or it == args.max_iters:
@@ -193,15 +193,21 @@ def train(args) -> int:
                                        eval_batches, device=args.device)
                 seconds = time.perf_counter() - started
                 metrics["evals"].append({"iter": it, **losses, "seconds": seconds})
-                note = ""
-                if losses["val"] < best:
-                    best = losses["val"]
-                    save_checkpoint(checkpoint, model, config, corpus, it, losses)
-                    note = ", saved"
-                write_json(metrics_path, metrics)
-                (bar.write if bar is not None and hasattr(bar, "write") else print)(
-                    f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f} "
-                    f"({seconds:.0f} s{note})")
+                improved = losses["val"] < best
+                # The checkpoint first, then the metrics that describe it, both before an
+                # interrupt is handled: metrics.json never names a step checkpoint.npz lacks.
+                try:
+                    with signals_deferred():
+                        if improved:
+                            best = losses["val"]
+                            save_checkpoint(checkpoint, model, config, corpus, it, losses)
+                            saved = it
+                        write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
+                except OSError as error:  # a full disk, a directory changed under the run
+                    raise CLIError(f"--out {out}: cannot save step {it}: {error.strerror or error}"
+                                   f"{_kept(saved, checkpoint)}") from None
+                say(f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f} "
+                    f"({seconds:.0f} s{', saved' if improved else ''})")
             if it == args.max_iters:
                 break
             t0 = time.perf_counter()
@@ -210,28 +216,42 @@ def train(args) -> int:
             lr = nanogpt_lr(it, args.lr, args.min_lr, args.warmup_iters, decay_iters)
             loss = training_step(model, optimizer, x, y, lr, args.grad_clip).item()
             if not math.isfinite(loss):
-                raise CLIError(f"the loss became {loss} at step {it}; try a smaller --lr than {args.lr} "
-                               f"or a smaller --grad-clip than {args.grad_clip}")
+                raise CLIError(f"the loss became {loss} at step {it}; try a smaller --lr than {args.lr}"
+                               + (f" or a smaller --grad-clip than {args.grad_clip}" if args.grad_clip else
+                                  " or clip the gradients (--grad-clip 1)") + _kept(saved, checkpoint))
             metrics["train_loss"].append(loss)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens / (time.perf_counter() - t0):,.0f}",
                                 refresh=False)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as stop:
+        ignore_stop_signals()
         metrics["interrupted"] = True
-        write_json(metrics_path, metrics)
-        kept = (f"the checkpoint of step {metrics['evals'][-1]['iter']} (the best so far) is intact at "
-                f"{checkpoint}" if checkpoint.exists() else "no checkpoint was written")
-        print(f"\ninterrupted at step {len(metrics['train_loss'])}; {kept}", file=sys.stderr)
-        return 130
+        if saved is not None:
+            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
+        kept = (f"the checkpoint of step {saved} (the best so far) is intact at {checkpoint}" if saved is not None
+                else "this run wrote no checkpoint")
+        print(f"\n{stop_name(stop)} at step {len(metrics['train_loss'])}; {kept}", file=sys.stderr)
+        return end_interrupted_job(stop)
     seconds = time.perf_counter() - started
     last = metrics["evals"][-1]
     metrics["final"] = {"train_loss": last["train"], "val_loss": last["val"], "best_val_loss": best,
                         "seconds": seconds, "tokens_per_second": tokens * args.max_iters / seconds}
-    write_json(metrics_path, metrics)
+    try:
+        with signals_deferred():
+            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
+        plot_note = plot_curves(out / "curves.png", metrics)
+    except OSError as error:
+        raise CLIError(f"--out {out}: cannot write the final metrics or plot: {error.strerror or error}"
+                       f"{_kept(saved, checkpoint)}") from None
     print(f"validation loss {last['val']:.4f} after {args.max_iters} steps in {seconds:.0f} s "
           f"(unigram baseline {metrics['unigram_val_entropy']:.4f}, best {best:.4f})")
-    print(f"wrote {checkpoint}, {metrics_path}; {plot_curves(out / 'curves.png', metrics)}")
+    print(f"wrote {checkpoint}, {metrics_path}; {plot_note}")
     return 0
+
+
+def _kept(saved, checkpoint: Path) -> str:
+    """For an error message: the checkpoint this run leaves, if it wrote one and it is there."""
+    return f"; the checkpoint of step {saved} is kept at {checkpoint}" if saved is not None and checkpoint.is_file() else ""
 
 
 def load_checkpoint(path: str):

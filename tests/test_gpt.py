@@ -3,8 +3,10 @@ gradients, the same file on PyTorch, checkpoints and the command line's errors. 
 the reference run (nanoGPT's CPU configuration) is ``python -m benchmarks.gpt --train``."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -318,3 +320,27 @@ def test_a_diverging_run_stops_with_an_error(tmp_path, capsys):
     err = capsys.readouterr().err
     # at lr 1e6 the loss leaves the floats within a few steps
     assert code == 2 and "the loss became" in err and "try a smaller --lr" in err
+
+
+def test_ctrl_c_keeps_the_best_checkpoint_and_a_second_run_cannot_share_the_directory(tmp_path):
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1"}
+    args = [*TRAIN, "--max-iters", "100000", "--eval-interval", "5", "--out", tmp_path]
+    run = subprocess.Popen([sys.executable, "-m", "minigrad", *map(str, args)], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "checkpoint.npz").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "checkpoint.npz").exists(), "no checkpoint within 60 s"
+        assert_one_line_error(run_cli(*TRAIN, "--out", tmp_path), "is in use by another")
+        time.sleep(0.5)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert "interrupted at step" in err and "(the best so far) is intact at" in err and "Traceback" not in err
+    model, _, ckpt = load_checkpoint(str(tmp_path / "checkpoint.npz"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["interrupted"] and int(ckpt["iter"]) in [e["iter"] for e in metrics["evals"]]
