@@ -217,7 +217,9 @@ class GELU(Function):
             t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))
             ctx.save_for_backward(x, t)
             return 0.5 * x * (1 + t)
-        cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+        cdf = erf(x * _SQRT_HALF)
+        cdf += 1  # in place: each temporary the size of x costs a pass over memory
+        cdf *= 0.5
         ctx.save_for_backward(x, cdf)
         return x * cdf
 
@@ -228,9 +230,15 @@ class GELU(Function):
         if ctx.approximate == "tanh":
             t = saved
             slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * (x * x))
-        else:
-            slope = saved + x * (_INV_SQRT_2PI * xp.exp(-0.5 * (x * x)))
-        return grad_output * slope, None
+        else:  # slope = Phi(x) + x * phi(x), computed in place in one array
+            slope = x * x
+            slope *= -0.5
+            xp.exp(slope, out=slope)
+            slope *= _INV_SQRT_2PI
+            slope *= x
+            slope += saved
+        slope *= grad_output
+        return slope, None
 
 
 def gelu(input, approximate: str = "none"):
