@@ -37,8 +37,8 @@ IMPORTS = {"import minigrad as torch ": "import torch ",
            "from minigrad.nn import functional as F ": "from torch.nn import functional as F "}
 REFERENCE = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False)
 TINY = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, dropout=0.0, bias=False)
-FULL = dict(repeats=7, chunk=1.0, profile_steps=10, memory_steps=3)
-QUICK = dict(repeats=2, chunk=0.05, profile_steps=2, memory_steps=1)
+FULL = dict(repeats=7, chunk=1.0, profile_steps=10, memory_steps=5)
+QUICK = dict(repeats=2, chunk=0.05, profile_steps=2, memory_steps=2)
 
 
 # --- the same model file on both frameworks -------------------------------------------------
@@ -168,16 +168,19 @@ def _rss_mib(field: str = "VmRSS"):
 
 
 def memory_child(framework: str, config: dict, steps: int) -> dict:
-    """Peak memory of ``steps`` training steps after two warm-up steps, in this process: the
-    resident set's peak above what it was before (Linux), and for minigrad the peak of the
-    arrays NumPy allocated (tracemalloc) above the arrays alive before (weights, optimizer
-    state): the activations, gradients and temporaries of one step."""
+    """Peak memory of building the model and training it ``steps`` steps, in this process (a
+    fresh one): the resident set's peak above the resident set just before the model was built
+    (after the imports and the batches; Linux), and for minigrad also the peak of what NumPy
+    allocated from then on (tracemalloc): weights, gradients, AdamW's two moments, and the
+    activations and temporaries of a step. PyTorch allocates outside tracemalloc's view."""
     import tracemalloc
 
     with common.threads(1):
-        step, model, optimizer = step_function(framework, config, make_batches(config, 4))
-        step(0)
-        step(1)  # the optimizer's state exists from here on
+        batches = make_batches(config, 4)
+        warm = step_function(framework, TINY, make_batches(TINY, 2))[0]
+        for i in range(3):  # the libraries' lazy set-up (kernels, pools), before the baseline
+            warm(i)
+        del warm
         try:
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")  # restart the kernel's peak-RSS counter
@@ -185,13 +188,14 @@ def memory_child(framework: str, config: dict, steps: int) -> dict:
         except OSError:
             base = None
         tracemalloc.start()
+        step, model, optimizer = step_function(framework, config, batches)
         for i in range(steps):
             step(i)
-        current, peak = tracemalloc.get_traced_memory()
+        _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         peak_rss = _rss_mib("VmHWM")
     return {"rss_peak_above_start_mib": None if base is None or peak_rss is None else peak_rss - base,
-            "traced_step_peak_mib": peak / 2**20 if framework == "minigrad" else None}
+            "traced_peak_mib": peak / 2**20 if framework == "minigrad" else None}
 
 
 def measure_memory(config: dict, variants, steps: int) -> dict:
@@ -291,21 +295,25 @@ def profile_minigrad(config: dict, steps: int) -> dict:
 
 
 TORCH_FAMILIES = {  # PyTorch's kernels (aten:: names, forward and backward) by the same families
-    "matrix products (nn.Linear, the head)": ("mm", "addmm", "bmm", "matmul", "linear", "t"),
-    "attention (fused op)": ("scaled_dot_product", "flash_attention"),
-    "GELU": ("gelu",),
-    "layer norm": ("layer_norm",),
-    "embeddings": ("embedding",),
-    "cross-entropy": ("nll_loss", "log_softmax", "cross_entropy"),
-    "split, view, transpose, contiguous": ("split", "view", "transpose", "clone", "copy_", "contiguous",
-                                           "reshape", "_unsafe_view", "narrow", "slice", "cat", "as_strided"),
-    "residual adds": ("add",),
+    "matrix products (nn.Linear, the head)": {"mm", "addmm", "bmm", "matmul", "linear"},
+    "attention (fused op)": {"scaled_dot_product_attention", "_scaled_dot_product_flash_attention_for_cpu",
+                             "_scaled_dot_product_flash_attention_for_cpu_backward"},
+    "GELU": {"gelu", "gelu_backward"},
+    "layer norm": {"layer_norm", "native_layer_norm", "native_layer_norm_backward"},
+    "embeddings": {"embedding", "embedding_backward", "embedding_dense_backward", "index_select"},
+    "cross-entropy": {"cross_entropy_loss", "log_softmax", "_log_softmax", "_log_softmax_backward_data",
+                      "nll_loss", "nll_loss_nd", "nll_loss_forward", "nll_loss_backward"},
+    "split, view, transpose, contiguous": {"split", "split_with_sizes", "view", "transpose", "t", "clone", "copy_",
+                                           "contiguous", "reshape", "_unsafe_view", "narrow", "slice", "cat",
+                                           "as_strided", "expand", "permute", "unsqueeze", "squeeze", "select"},
+    "residual adds": {"add"},
 }
 
 
 def profile_torch(config: dict, steps: int) -> dict:
     """PyTorch's self CPU time per step by the same families (torch.profiler), the optimizer and
-    clipping included in their own rows."""
+    clipping in their own rows. The profiler slows PyTorch's small ops down (here the profiled
+    step took twice as long as the timed one), so its shares, not its milliseconds, compare."""
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -339,9 +347,12 @@ def profile_torch(config: dict, steps: int) -> dict:
         while parent is not None and parent.name not in ranges:
             parent = parent.cpu_parent
         if parent is None:
-            name = e.name.removeprefix("aten::").lower()
-            family = next((f for f, keys in TORCH_FAMILIES.items() if any(k in name for k in keys)), "other ops")
-            families[family] += e.self_cpu_time_total / 1e3 / steps
+            if e.name.startswith(("autograd::", "torch::autograd")) or e.name.endswith("Backward0"):
+                family = "engine and Python (graph, modules, calls)"
+            else:
+                name = e.name.removeprefix("aten::")
+                family = next((f for f, names in TORCH_FAMILIES.items() if name in names), "other ops")
+            families[family] = families.get(family, 0.0) + e.self_cpu_time_total / 1e3 / steps
     total = sum(families.values())
     return {"families_ms": families, "total_ms": total}
 
@@ -400,13 +411,17 @@ def format_report(config, step, memory, profiles) -> str:
     if "minigrad/torch" in step:
         lines.append(f"speed minigrad/torch: {step['minigrad/torch']:.2f} wall, {step['minigrad/torch cpu']:.2f} CPU")
     lines.append("peak memory: " + "; ".join(
-        f"{v}: RSS +{m['rss_peak_above_start_mib']:.1f} MiB" + (f", NumPy arrays of the step {m['traced_step_peak_mib']:.1f} MiB"
-                                                                if m["traced_step_peak_mib"] is not None else "")
+        f"{v}: RSS +{m['rss_peak_above_start_mib']:.1f} MiB" + (f", NumPy's allocations {m['traced_peak_mib']:.1f} MiB"
+                                                                if m["traced_peak_mib"] is not None else "")
         for v, m in memory.items() if m["rss_peak_above_start_mib"] is not None))
     names = list(profiles)
-    lines += ["CPU ms per step by family: | family | " + " | ".join(names) + " |"]
+    lines += ["where the CPU time of a step goes: ms (share of the step); PyTorch's from its profiler, "
+              "which slows it down: compare its shares",
+              "| family | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for family in profiles[names[0]]["families_ms"]:
-        lines.append(f"| {family} | " + " | ".join(f"{profiles[n]['families_ms'].get(family, 0.0):.1f}" for n in names) + " |")
+        cells = [f"{profiles[n]['families_ms'].get(family, 0.0):.1f} "
+                 f"({profiles[n]['families_ms'].get(family, 0.0) / profiles[n]['total_ms']:.0%})" for n in names]
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
     lines.append("| total | " + " | ".join(f"{profiles[n]['total_ms']:.1f}" for n in names) + " |")
     return "\n".join(lines)
 
