@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import common
+from .memory import reset_peak_rss, rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 GPT_FILE = ROOT / "minigrad" / "models" / "gpt.py"
@@ -156,17 +157,6 @@ def bench_step(config: dict, variants, repeats: int, chunk: float):
     return result
 
 
-def _rss_mib(field: str = "VmRSS"):
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def memory_child(framework: str, config: dict, steps: int) -> dict:
     """Peak memory of building the model and training it ``steps`` steps, in this process (a
     fresh one): the resident set's peak above the resident set just before the model was built
@@ -181,19 +171,14 @@ def memory_child(framework: str, config: dict, steps: int) -> dict:
         for i in range(3):  # the libraries' lazy set-up (kernels, pools), before the baseline
             warm(i)
         del warm
-        try:
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # restart the kernel's peak-RSS counter
-            base = _rss_mib()
-        except OSError:
-            base = None
+        base = rss_mib() if reset_peak_rss() else None
         tracemalloc.start()
         step, model, optimizer = step_function(framework, config, batches)
         for i in range(steps):
             step(i)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        peak_rss = _rss_mib("VmHWM")
+        peak_rss = rss_mib("VmHWM")
     return {"rss_peak_above_start_mib": None if base is None or peak_rss is None else peak_rss - base,
             "traced_peak_mib": peak / 2**20 if framework == "minigrad" else None}
 

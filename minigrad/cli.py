@@ -345,17 +345,23 @@ def _train(args, run, out: Path, started: float) -> int:
     metrics["final"] = {"train_loss": metrics["epochs"][-1]["train_loss"],
                         "held_out_accuracy": metrics["epochs"][-1]["held_out_accuracy"],
                         "seconds": seconds}
-    try:
-        with signals_deferred():
-            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-        plot_note = plot_curves(out / "curves.png", metrics)
-    except OSError as error:
-        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
-                       f"{error.strerror or error}{_kept(saved, checkpoint)}") from None
+    plot_note = write_final_files(out, metrics, plot_curves, _kept(saved, checkpoint))
     print(f"held-out accuracy {metrics['final']['held_out_accuracy']:.2%} after "
           f"{args.epochs} epochs in {seconds:.1f} s")
     print(f"wrote {checkpoint}, {metrics_path}; {plot_note}")
     return 0
+
+
+def write_final_files(out: Path, metrics: dict, plot, kept: str) -> str:
+    """``out``/metrics.json, then the plot ``plot(out / "curves.png", metrics)``; returns the
+    plot's line. A failure to write is a CLIError that ends with ``kept``, what the run leaves."""
+    try:
+        with signals_deferred():
+            write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=1))
+        return plot(out / "curves.png", metrics)
+    except OSError as error:
+        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
+                       f"{error.strerror or error}{kept}") from None
 
 
 def _kept(saved: int, checkpoint: Path) -> str:
@@ -425,16 +431,23 @@ def end_interrupted_job(stop) -> int:
     return code
 
 
-def load_checkpoint(path: str) -> dict:
+def read_checkpoint(path: str, kind: str, writer: str) -> dict:
+    """What the checkpoint file at ``path`` holds, if ``writer`` (a command) wrote it: its
+    ``kind`` entry says so. CLIError for a missing, unreadable or foreign file."""
     if not Path(path).is_file():
         raise CLIError(f"--checkpoint {path}: no such file")
     try:
         ckpt = minigrad.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is the same user error
         raise CLIError(f"--checkpoint {path} is not a minigrad checkpoint ({error})") from None
-    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != CHECKPOINT_KIND:
-        raise CLIError(f"--checkpoint {path} was not written by 'minigrad train' "
-                       f"(it has no '{CHECKPOINT_KIND}' kind entry)")
+    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != kind:
+        raise CLIError(f"--checkpoint {path} was not written by '{writer}' "
+                       f"(it has no '{kind}' kind entry)")
+    return ckpt
+
+
+def load_checkpoint(path: str) -> dict:
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND, "minigrad train")
     check_checkpoint_entries(ckpt, path)
     return ckpt
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad
-from minigrad.cli import end_interrupted_job, progress, stop_name, to_device
+from minigrad.cli import end_interrupted_job, progress, read_checkpoint, stop_name, to_device, write_final_files
 from minigrad.cli_guards import (CLIError, Terminated, claim_out_dir, ignore_stop_signals, signals_deferred,
                                  write_atomic, write_text_atomic)
 from minigrad.datasets import CharVocab, TinyShakespeare
@@ -236,13 +236,7 @@ def _train(args, out: Path, started: float) -> int:
     last = metrics["evals"][-1]
     metrics["final"] = {"train_loss": last["train"], "val_loss": last["val"], "best_val_loss": best,
                         "seconds": seconds, "tokens_per_second": tokens * args.max_iters / seconds}
-    try:
-        with signals_deferred():
-            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-        plot_note = plot_curves(out / "curves.png", metrics)
-    except OSError as error:
-        raise CLIError(f"--out {out}: cannot write the final metrics or plot: {error.strerror or error}"
-                       f"{_kept(saved, checkpoint)}") from None
+    plot_note = write_final_files(out, metrics, plot_curves, _kept(saved, checkpoint))
     print(f"validation loss {last['val']:.4f} after {args.max_iters} steps in {seconds:.0f} s "
           f"(unigram baseline {metrics['unigram_val_entropy']:.4f}, best {best:.4f})")
     print(f"wrote {checkpoint}, {metrics_path}; {plot_note}")
@@ -256,15 +250,7 @@ def _kept(saved, checkpoint: Path) -> str:
 
 def load_checkpoint(path: str):
     """(model, vocab, checkpoint) from a file ``gpt train`` wrote; CLIError for anything else."""
-    if not Path(path).is_file():
-        raise CLIError(f"--checkpoint {path}: no such file")
-    try:
-        ckpt = minigrad.load(path)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the same user error
-        raise CLIError(f"--checkpoint {path} is not a minigrad checkpoint ({error})") from None
-    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != CHECKPOINT_KIND:
-        raise CLIError(f"--checkpoint {path} was not written by 'minigrad gpt train' "
-                       f"(it has no '{CHECKPOINT_KIND}' kind entry)")
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND, "minigrad gpt train")
     fields = {f.name for f in dataclasses.fields(GPTConfig)}
     try:
         config = GPTConfig(**{k: v for k, v in dict(ckpt["config"]).items() if k in fields})

@@ -17,6 +17,7 @@ from minigrad import cli
 from minigrad.datasets import TinyShakespeare
 from minigrad.gpt_cli import get_batch, load_checkpoint, nanogpt_lr, unigram_entropy
 from minigrad.models.gpt import GPT, GPTConfig
+from test_cli import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(block_size=8, vocab_size=11, n_layer=2, n_head=2, n_embd=8)
@@ -229,21 +230,6 @@ def test_unigram_entropy():
 
 # --- the command line ----------------------------------------------------------------------------
 
-def run_cli(*args, timeout=120):
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "minigrad", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("minigrad: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 TRAIN = ["gpt", "train", "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16",
          "--batch-size", "8", "--max-iters", "40", "--eval-interval", "20", "--eval-iters", "2", "--warmup-iters", "5",
          "--no-progress"]
@@ -323,8 +309,7 @@ def test_a_diverging_run_stops_with_an_error(tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_the_best_checkpoint_and_a_second_run_cannot_share_the_directory(tmp_path):
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     args = [*TRAIN, "--max-iters", "100000", "--eval-interval", "5", "--out", tmp_path]
     run = subprocess.Popen([sys.executable, "-m", "minigrad", *map(str, args)], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
