@@ -129,7 +129,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
 
     evals = metrics["evals"]
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(np.arange(1, len(metrics["train_loss"]) + 1), metrics["train_loss"], lw=0.5, alpha=0.4,
+    ax.plot(np.arange(len(metrics["train_loss"])), metrics["train_loss"], lw=0.5, alpha=0.4,
             label="batch loss")
     ax.plot([e["iter"] for e in evals], [e["train"] for e in evals], "o-", label="train (estimated)")
     ax.plot([e["iter"] for e in evals], [e["val"] for e in evals], "o-", label="validation (estimated)")
