@@ -416,6 +416,8 @@ def main(argv=None):
     parser.add_argument("--train", choices=["minigrad", "torch"], help="run nanoGPT's recipe on this framework")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for --train (default 1)")
     parser.add_argument("--max-iters", type=int, default=2000, help="steps for --train (default 2000)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="for --train: initial weights and batches (default 0); another seed measures the noise")
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = common.parse_args(parser, argv)
     if args.memory_child:
@@ -427,12 +429,13 @@ def main(argv=None):
             result = train_run(args.train, 20, args.threads, config=TINY, eval_interval=10, eval_iters=2,
                                final_eval_batches=2)
         else:
-            result = train_run(args.train, args.max_iters, args.threads)
+            result = train_run(args.train, args.max_iters, args.threads, seed=args.seed)
         result["machine"] = common.machine_info()
         print(json.dumps({k: result[k] for k in ("framework", "final_val_loss_200_batches", "train_wall_s",
                                                  "train_cpu_s")} | {"last_eval": result["evals"][-1]}))
         if args.json or not args.quick:
-            common.write_json(args.json or f"benchmarks/results/gpt_train_{args.train}.json", result)
+            seed = f"_seed{args.seed}" if args.seed else ""
+            common.write_json(args.json or f"benchmarks/results/gpt_train_{args.train}{seed}.json", result)
         return result
     settings = QUICK if args.quick else FULL
     config = TINY if args.quick else REFERENCE

@@ -7,7 +7,9 @@ network), with nanoGPT's recipe: random windows of ``--block-size`` characters f
 norm ``--grad-clip``. Every ``--eval-interval`` steps (and after the last) it estimates the
 train and validation losses on ``--eval-iters`` batches each, and when the validation loss is
 the lowest so far rewrites ``OUT/checkpoint.npz``, atomically: the file is whole or absent,
-never half written, so Ctrl-C leaves the best one so far. The checkpoint records the model's
+never half written, so Ctrl-C or SIGTERM leaves the best one so far (and ``metrics.json`` never
+names a step the checkpoint does not hold). One run at a time may write into an ``--out``. The
+checkpoint records the model's
 configuration and the vocabulary, so ``gpt sample`` needs nothing else. Into ``--out`` also go
 ``metrics.json`` and, with matplotlib, ``curves.png``.
 
@@ -71,6 +73,7 @@ def nanogpt_lr(it: int, lr: float, min_lr: float, warmup_iters: int, lr_decay_it
 
 
 def to_tensors(framework, device, *arrays):
+    """Each NumPy array as a ``framework`` tensor on ``device`` (``from_numpy``, then ``to``)."""
     return [framework.from_numpy(a).to(device) for a in arrays]
 
 
