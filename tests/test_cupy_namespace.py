@@ -204,7 +204,8 @@ def _model():
 
 
 def training_step(model, opt, loss_fn=None):
-    x = recorded(minigrad.tensor(np.random.default_rng(2).standard_normal((7, 6))))
+    dtype = next(model.parameters()).dtype  # a batch of the model's dtype: Linear does not promote
+    x = recorded(minigrad.tensor(np.random.default_rng(2).standard_normal((7, 6)), dtype=dtype))
     y = recorded(minigrad.tensor(np.random.default_rng(3).integers(0, 3, 7)))
     loss = (loss_fn or nn.CrossEntropyLoss())(model(x), y)
     opt.zero_grad()
@@ -409,7 +410,7 @@ def test_training_step_reads_nothing_back_to_the_host(recording, optimizer, loss
         loss_fn = nn.CrossEntropyLoss()
     else:
         loss_fn = nn.BCEWithLogitsLoss() if loss == "bce_with_logits" else nn.MSELoss()
-        target = recorded(minigrad.tensor(np.random.default_rng(4).uniform(0, 1, (7, 3))))
+        target = recorded(minigrad.tensor(np.random.default_rng(4).uniform(0, 1, (7, 3)), dtype=minigrad.float32))
         loss_fn = functools.partial(lambda f, z, y: f(z, target), loss_fn)
     for _ in range(3):
         training_step(model, opt, loss_fn)

@@ -38,11 +38,9 @@ def _report_timings(request):
             reporter.write_line("\nnotebook run times:\n" + "\n".join(lines))
 
 
-def test_the_course_has_its_numbered_notebooks():
-    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
-    # 09 (convolutional networks, issue 12) is written on another branch
-    assert len(set(numbers)) == len(numbers) and set(range(1, 9)) | {10} <= set(numbers) <= set(range(1, 11)), \
-        f"found {[p.name for p in NOTEBOOKS]}"
+def test_the_course_has_ten_numbered_notebooks():
+    numbers = [p.name[:2] for p in NOTEBOOKS]
+    assert numbers == [f"{i:02d}" for i in range(1, 11)], f"found {[p.name for p in NOTEBOOKS]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
