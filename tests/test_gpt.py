@@ -83,6 +83,16 @@ def test_loss_falls_when_training_on_a_tiny_slice():
     assert losses[-1] < 0.6 * losses[0], losses  # one batch, learnt by heart
 
 
+def test_dropout_acts_in_training_mode_only():
+    model = tiny(dropout=0.5)
+    idx = tokens(2, 8)
+    a, b = model(idx, idx)[1], model(idx, idx)[1]
+    assert float(a) != float(b)  # embeddings, attention weights, residual branches: new masks each call
+    model.eval()
+    assert float(model(idx, idx)[1]) == float(model(idx, idx)[1])
+    assert float(model(idx, idx)[1]) == float(tiny(dropout=0.0).eval()(idx, idx)[1])  # same weights, no masks
+
+
 def test_configure_optimizers_decays_matrices_only():
     model = tiny(bias=True)
     decay, no_decay = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95)).param_groups
