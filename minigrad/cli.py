@@ -1,5 +1,6 @@
 """``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST
-(or, with ``--model lenet`` / ``--model resnet``, a convolutional network from ``minigrad.models``).
+(or, with ``--model lenet`` / ``--model resnet``, a convolutional network from ``minigrad.models``;
+``python -m minigrad gpt ...``, the character-level GPT, lives in ``minigrad.gpt_cli``).
 
 The default run needs no network and no flags: it trains on the 5,000 MNIST digits shipped
 with minigrad (``minigrad.datasets.MNISTSample``) and reports held-out accuracy each epoch.
@@ -372,17 +373,23 @@ def _train(args, run, out: Path, started: float) -> int:
     metrics["final"] = {"train_loss": metrics["epochs"][-1]["train_loss"],
                         "held_out_accuracy": metrics["epochs"][-1]["held_out_accuracy"],
                         "seconds": seconds}
-    try:
-        with signals_deferred():
-            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-        plot_note = plot_curves(out / "curves.png", metrics)
-    except OSError as error:
-        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
-                       f"{error.strerror or error}{_kept(saved, checkpoint)}") from None
+    plot_note = write_final_files(out, metrics, plot_curves, _kept(saved, checkpoint))
     print(f"held-out accuracy {metrics['final']['held_out_accuracy']:.2%} after "
           f"{args.epochs} epochs in {seconds:.1f} s")
     print(f"wrote {checkpoint}, {metrics_path}; {plot_note}")
     return 0
+
+
+def write_final_files(out: Path, metrics: dict, plot, kept: str) -> str:
+    """``out``/metrics.json, then the plot ``plot(out / "curves.png", metrics)``; returns the
+    plot's line. A failure to write is a CLIError that ends with ``kept``, what the run leaves."""
+    try:
+        with signals_deferred():
+            write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=1))
+        return plot(out / "curves.png", metrics)
+    except OSError as error:
+        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
+                       f"{error.strerror or error}{kept}") from None
 
 
 def _kept(saved: int, checkpoint: Path) -> str:
@@ -452,16 +459,23 @@ def end_interrupted_job(stop) -> int:
     return code
 
 
-def load_checkpoint(path: str) -> dict:
+def read_checkpoint(path: str, kind: str, writer: str) -> dict:
+    """What the checkpoint file at ``path`` holds, if ``writer`` (a command) wrote it: its
+    ``kind`` entry says so. CLIError for a missing, unreadable or foreign file."""
     if not Path(path).is_file():
         raise CLIError(f"--checkpoint {path}: no such file")
     try:
         ckpt = minigrad.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is the same user error
         raise CLIError(f"--checkpoint {path} is not a minigrad checkpoint ({error})") from None
-    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != CHECKPOINT_KIND:
-        raise CLIError(f"--checkpoint {path} was not written by 'minigrad train' "
-                       f"(it has no '{CHECKPOINT_KIND}' kind entry)")
+    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != kind:
+        raise CLIError(f"--checkpoint {path} was not written by '{writer}' "
+                       f"(it has no '{kind}' kind entry)")
+    return ckpt
+
+
+def load_checkpoint(path: str) -> dict:
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND, "minigrad train")
     check_checkpoint_entries(ckpt, path)
     return ckpt
 
@@ -596,7 +610,7 @@ _seed = _number(int, lambda v: v >= 0, "0 or more (NumPy's generators take no ne
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="minigrad", description="Train and evaluate the article's MNIST "
                      "network with minigrad.")
-    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate}",
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,gpt}",
                                      parser_class=_Parser)
 
     def data_options(p, default):
@@ -651,6 +665,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="insist on this hidden size (default: the checkpoint's)")
     e.add_argument("--activation", choices=list(ACTIVATIONS), default=None)
     e.set_defaults(func=evaluate)
+
+    from minigrad import gpt_cli  # its own module: it imports this one for CLIError
+    gpt_cli.add_parser(commands, _positive)
     return parser
 
 
@@ -658,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("choose a command: train or evaluate")
+        parser.error("choose a command: train, evaluate or gpt")
     with stop_signals_handled():
         try:
             return args.func(args)

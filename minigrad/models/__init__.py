@@ -5,6 +5,9 @@ command line uses: ``build('lenet')`` -> LeNet5, ``build('resnet')`` -> ResNet,
 
 Every model takes a batch of images (N, 1, 28, 28) except the MLP, which takes them
 flattened to (N, 784); ``takes_flat(name)`` says which.
+
+``minigrad.models.gpt``: ``GPT`` and ``GPTConfig``, a nanoGPT-style GPT whose file runs on
+PyTorch with only its imports swapped.
 """
 from __future__ import annotations
 
