@@ -1,11 +1,11 @@
-"""``python -m benchmarks``: steps per second, per-op overhead, peak memory and import time,
-one after another.
+"""``python -m benchmarks``: steps per second, per-op overhead, peak memory, import time and
+convolutions (LeNet-5), one after another.
 
 Each writes its JSON under benchmarks/results/; ``--quick`` runs each in a few seconds.
 """
 import sys
 
-from . import import_time, memory, ops_overhead, train_step
+from . import conv, import_time, memory, ops_overhead, train_step
 
 
 def main(argv=None):
@@ -18,6 +18,8 @@ def main(argv=None):
     memory.main(quick)
     print()
     import_time.main(quick)
+    print()
+    conv.main(quick)
 
 
 if __name__ == "__main__":

@@ -86,17 +86,7 @@ def _build_minigrad(weights, lr):
     w1, b1, w2, b2 = weights
     model = nn.Sequential(nn.Linear(N_IN, w1.shape[1]), nn.ReLU(), nn.Linear(w1.shape[1], N_OUT))
     model.load_state_dict({"0.weight": w1, "0.bias": b1, "2.weight": w2, "2.bias": b2})
-    loss_fn = nn.CrossEntropyLoss()
-    opt = optim.SGD(model.parameters(), lr=lr)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return training_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr))
 
 
 def _build_torch(weights, lr):
@@ -109,9 +99,11 @@ def _build_torch(weights, lr):
         for layer, w, b in ((model[0], w1, b1), (model[2], w2, b2)):
             layer.weight.copy_(torch.from_numpy(w.T.copy()))
             layer.bias.copy_(torch.from_numpy(b))
-    loss_fn = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    return training_step(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=lr))
 
+
+def training_step(model, loss_fn, opt):
+    """``step(x, y)``: one training step of ``model`` (minigrad or torch, the same code), returning the loss."""
     def step(x, y):
         opt.zero_grad()
         loss = loss_fn(model(x), y)
@@ -193,7 +185,7 @@ def describe(info: dict) -> str:
              f"threadpoolctl {info['threadpoolctl']}",
              "BLAS: " + ("; ".join(blas) if blas else "unknown (install threadpoolctl to see the kernel)")]
     if info["threadpoolctl"] is None:
-        lines.append("warning: threadpoolctl is not installed (pip install \"minigrad[bench]\"), so the BLAS "
+        lines.append("warning: threadpoolctl is not installed (pip install \"minigrad-course[bench]\"), so the BLAS "
                      "thread count is not limited: the 1-thread table limits only torch")
     if info["env"]:
         lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in info["env"].items()))

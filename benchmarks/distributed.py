@@ -107,7 +107,7 @@ def mpiexec() -> str:
     beside = Path(sys.executable).parent / "mpiexec"
     found = str(beside) if beside.exists() else shutil.which("mpiexec")
     if found is None:
-        sys.exit('benchmarks/distributed.py: no mpiexec; pip install "minigrad[distributed]"')
+        sys.exit('benchmarks/distributed.py: no mpiexec; pip install "minigrad-course[distributed]"')
     return found
 
 

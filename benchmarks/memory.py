@@ -27,7 +27,7 @@ FULL = dict(configs=[(64, 100), (512, 1024)], steps=20)
 QUICK = dict(configs=[(64, 100)], steps=3)
 
 
-def _rss_mib(field: str = "VmRSS"):
+def rss_mib(field: str = "VmRSS"):
     """The process's resident set (or its peak, VmHWM) from /proc, in MiB; None elsewhere."""
     try:
         with open("/proc/self/status") as f:
@@ -39,7 +39,7 @@ def _rss_mib(field: str = "VmRSS"):
     return None
 
 
-def _reset_peak_rss() -> bool:
+def reset_peak_rss() -> bool:
     """Restart the kernel's peak-RSS counter (Linux: write 5 to clear_refs), so VmHWM is ours."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -62,15 +62,15 @@ def child(variant: str, batch: int, hidden: int, steps: int) -> dict:
         del warm, warm_data
         data = common.convert_batches(variant, common.make_batches(batch, 4))
         weights = common.make_weights(hidden)
-        can_reset = _reset_peak_rss()
-        base_rss = _rss_mib()
+        can_reset = reset_peak_rss()
+        base_rss = rss_mib()
         tracemalloc.start()
         step = common.build_step(variant, weights)
         for i in range(steps):
             step(*data[i % len(data)])
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        peak_rss = _rss_mib("VmHWM")
+        peak_rss = rss_mib("VmHWM")
     rss = peak_rss - base_rss if can_reset and peak_rss is not None and base_rss is not None else None
     return {"traced_peak_mib": None if variant == "torch" else peak / 2**20, "rss_peak_mib": rss}
 

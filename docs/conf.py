@@ -7,6 +7,9 @@ The notebooks (docs/notebooks links to ../notebooks) are committed without outpu
 executed while the docs build, so every figure in the HTML comes from the code as it is now.
 Executed notebooks are cached in docs/_build/.jupyter_cache and run again only when they
 change; MINIGRAD_DOCS_EXECUTE=off skips execution (code without outputs) for a quick build.
+
+The site works offline: MathJax is served from the build's _static (copied from the
+sphinx-mathjax-offline package, which the docs extra installs), never from a CDN.
 """
 import os
 import re
@@ -18,7 +21,10 @@ ROOT = DOCS.parent
 # Document (and execute the notebooks against) this source tree, not an installed minigrad.
 sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-os.environ.setdefault("MPLBACKEND", "Agg")
+# The notebooks' kernels inherit this. Jupyter's inline backend turns each plt.show() into an
+# image output, which myst-nb writes into the page; Agg (or any non-interactive backend set in
+# the caller's environment) would draw into nothing and leave the pages without figures.
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 # The notebooks' kernels inherit this: one BLAS thread, as tests/test_notebooks.py runs them
 # (OpenBLAS's spinning threads are many times slower on a small shared machine).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -61,12 +67,35 @@ autodoc_mock_imports = ["cupy", "cupyx", "mpi4py"]
 
 html_theme = "furo"
 html_title = f"minigrad {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["minigrad.css"]  # code listings fit the page, notebook output wraps
+
+
+def _offline_mathjax():
+    """The folder holding MathJax 3 (``mathjax/tex-svg.js`` and the parts it loads on demand)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        folder = Path(distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static"))
+    except PackageNotFoundError:
+        folder = None
+    if folder is None or not (folder / "mathjax" / "tex-svg.js").is_file():
+        raise RuntimeError("docs: MathJax is served from the built site, not a CDN, and comes from "
+                           "the sphinx-mathjax-offline package, which is not installed; "
+                           "pip install '.[docs]'")
+    return folder
+
+
+# Copied to _static/mathjax. SVG output draws its glyphs itself, so no web font is fetched;
+# TeX's AMS environments are part of tex-svg.js.
+html_static_path.append(str(_offline_mathjax()))
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {"svg": {"fontCache": "global"}}
 
 # Pages written on other branches (gpu, benchmarks, distributed, ...) join the toctree when
 # their file exists at build time, so the docs build before and after those branches land.
 OWN_PAGES = {"index", "getting-started", "concepts", "gradients", "optimizers", "new-op", "api",
-             "guarantees", "compression"}
+             "guarantees", "gpt", "compression"}
 PLATFORM_ORDER = ["gpu", "benchmarks", "distributed"]
 PLATFORM_MARKER = "%% platform pages: filled in by conf.py %%"
 

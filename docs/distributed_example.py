@@ -5,7 +5,7 @@
 
 Both runs print the same losses (to rounding) and end with the same weights: the two ranks
 together take exactly the steps the single process takes. Needs
-``pip install "minigrad[distributed]"``.
+``pip install "minigrad-course[distributed]"``.
 """
 import numpy
 

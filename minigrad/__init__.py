@@ -5,7 +5,7 @@ Where things live:
     tensor.py           Tensor (its methods only name ops)
     ops/*.py            every op's forward and backward, formula in the docstring
     nn/                 Module, Linear, activations, losses, nn.functional
-    models/             course code built from the public API (attention from primitive ops)
+    models/             LeNet5, ResNet for 28x28 images, attention from primitive ops (import minigrad.models)
     optim/              SGD, Adam, AdamW, RMSprop, lr_scheduler
     backend.py          NumPy or CuPy, chosen from where the data lives
 """

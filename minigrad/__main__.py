@@ -1,4 +1,4 @@
-"""``python -m minigrad train`` / ``python -m minigrad evaluate``: see ``minigrad.cli``."""
+"""``python -m minigrad train`` / ``evaluate`` / ``gpt``: see ``minigrad.cli``."""
 
 from minigrad.cli import main
 

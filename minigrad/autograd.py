@@ -26,6 +26,7 @@ class Context:
     __slots__ = ("fn", "inputs", "needs_input_grad", "saved_tensors", "__dict__")
 
     def save_for_backward(self, *arrays):
+        """Keep these arrays for backward, which reads them as ``ctx.saved_tensors``."""
         self.saved_tensors = arrays
 
 
@@ -199,6 +200,7 @@ class enable_grad(no_grad):
 
 
 def is_grad_enabled() -> bool:
+    """False inside ``no_grad()``: ops then record no graph."""
     return _grad_enabled
 
 

@@ -11,8 +11,8 @@ import sys
 import numpy
 
 CUDA_INSTALL_HINT = (
-    'install CuPy for your CUDA version: pip install "minigrad[cuda12]" (cupy-cuda12x) '
-    'or pip install "minigrad[cuda13]" (cupy-cuda13x)'
+    'install CuPy for your CUDA version: pip install "minigrad-course[cuda12]" (cupy-cuda12x) '
+    'or pip install "minigrad-course[cuda13]" (cupy-cuda13x)'
 )
 
 
@@ -105,7 +105,7 @@ def cupy_module(index: int = 0):
             f"CUDA was asked for but no GPU is usable: CuPy {cupy.__version__} is installed and says {e}. "
             "Check that nvidia-smi lists a GPU; 'insufficient driver' means no NVIDIA driver, or one older "
             "than the CUDA this CuPy wheel was built for (cupy-cuda13x needs a CUDA 13 driver; "
-            'pip install "minigrad[cuda12]" for an older one)') from e
+            'pip install "minigrad-course[cuda12]" for an older one)') from e
     if index >= count:
         raise RuntimeError(f"device cuda:{index} was asked for but only {count} GPU(s) exist")
     return cupy

@@ -1,4 +1,6 @@
-"""``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST.
+"""``python -m minigrad train`` / ``evaluate``: the article's 784-100-10 network on MNIST
+(or, with ``--model lenet`` / ``--model resnet``, a convolutional network from ``minigrad.models``;
+``python -m minigrad gpt ...``, the character-level GPT, lives in ``minigrad.gpt_cli``).
 
 The default run needs no network and no flags: it trains on the 5,000 MNIST digits shipped
 with minigrad (``minigrad.datasets.MNISTSample``) and reports held-out accuracy each epoch.
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad
-from minigrad import distributed, nn, optim
+from minigrad import distributed, models, nn, optim
 from minigrad.backend import get_array_module
 from minigrad.cli_guards import (CLIError, Terminated, claim_out_dir, format_bytes,
                                  ignore_stop_signals, memory_limit, signals_deferred,
@@ -81,10 +83,22 @@ def load_dataset(name: str, data_dir: str | None, download: bool, train: bool,
         raise CLIError(f"cannot read or write {root}: {error}") from None
 
 
-def build_model(hidden: int, activation: str) -> nn.Module:
-    """784 -> hidden -> 10: the article's network, logits out (the loss applies softmax)."""
-    return nn.Sequential(nn.Linear(IN_FEATURES, hidden), ACTIVATIONS[activation](),
-                         nn.Linear(hidden, NUM_CLASSES))
+def build_model(hidden: int, activation: str, model: str = "mlp") -> nn.Module:
+    """784 -> hidden -> 10, the article's network (``model='mlp'``), or LeNet-5 or the small
+    ResNet of ``minigrad.models``; logits out (the loss applies softmax)."""
+    if model == "mlp":
+        return models.mlp(IN_FEATURES, hidden, NUM_CLASSES, activation)
+    return models.build(model, num_classes=NUM_CLASSES)
+
+
+def model_name(model: str, hidden) -> str:
+    """How the command line names a network: '784-100-10', 'LeNet-5', 'ResNet'."""
+    return f"784-{hidden}-10" if model == "mlp" else {"lenet": "LeNet-5", "resnet": "ResNet"}[model]
+
+
+def model_input(images, model: str):
+    """The MLP takes each image flattened to 784 values; the convolutional networks take (N, 1, 28, 28)."""
+    return images.view(images.shape[0], -1) if models.takes_flat(model) else images
 
 
 def parameter_count(hidden: int) -> int:
@@ -108,10 +122,21 @@ def check_model_fits(hidden: int, optimizer: str) -> None:
 
 # Per optimizer: (default lr, default momentum); Adam keeps its own moment estimates.
 OPTIMIZERS = {"sgd": (0.1, 0.9), "adam": (1e-3, None)}
+# --preset NAME: settings taken where the command line leaves them out. "article" is the
+# article's loop as its code reads (plain SGD, lr 0.01); the defaults are tuned for the sample.
+PRESETS = {"tuned": {}, "article": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.0}}
 
 
 def resolve_optimizer_defaults(args) -> None:
-    """Fill in ``args.lr`` and ``args.momentum`` where the user left them out."""
+    """Fill in ``args.lr`` and ``args.momentum`` where the user left them out, from
+    ``--preset`` first, then from the optimizer's defaults."""
+    preset = PRESETS[getattr(args, "preset", "tuned")]
+    if preset.get("optimizer", args.optimizer) != args.optimizer:
+        raise CLIError(f"--preset {args.preset} trains with {preset['optimizer']}; leave out "
+                       f"--optimizer {args.optimizer}, or the preset")
+    for name in ("lr", "momentum"):
+        if getattr(args, name) is None and name in preset:
+            setattr(args, name, preset[name])
     default_lr, default_momentum = OPTIMIZERS[args.optimizer]
     if args.momentum is not None and default_momentum is None:
         raise CLIError(f"--momentum is for --optimizer sgd; {args.optimizer} keeps its own "
@@ -135,13 +160,13 @@ def to_device(obj, device: str):
         raise CLIError(f"--device {device}: {error}") from None
 
 
-def predict(model, loader, device: str) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted and true labels over a whole loader, as NumPy arrays."""
+def predict(model, loader, device: str, kind: str = "mlp") -> tuple[np.ndarray, np.ndarray]:
+    """Predicted and true labels over a whole loader, as NumPy arrays (``kind``: the --model)."""
     model.eval()
     predicted, true = [], []
     with minigrad.no_grad():
         for images, labels in loader:
-            logits = model(images.to(device).view(images.shape[0], -1))
+            logits = model(model_input(images.to(device), kind))
             predicted.append(logits.argmax(axis=1).numpy())
             true.append(labels.numpy())
     model.train()
@@ -156,7 +181,7 @@ def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n: int = NUM_CLASS
 def save_checkpoint(path: Path, model, args, epoch: int, accuracy: float) -> None:
     minigrad.save({
         "kind": CHECKPOINT_KIND,
-        "arch": {"in_features": IN_FEATURES, "hidden": args.hidden,
+        "arch": {"model": args.model, "in_features": IN_FEATURES, "hidden": args.hidden,
                  "out_features": NUM_CLASSES, "activation": args.activation},
         "model": model.state_dict(),
         "dataset": args.dataset,
@@ -171,7 +196,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
     try:
         import matplotlib
     except ImportError:
-        return "plot skipped: matplotlib is not installed (pip install 'minigrad[plot]')"
+        return "plot skipped: matplotlib is not installed (pip install 'minigrad-course[plot]')"
     matplotlib.use("Agg")  # files only; never open a window
     import matplotlib.pyplot as plt
 
@@ -180,13 +205,16 @@ def plot_curves(path: Path, metrics: dict) -> str:
     steps = np.arange(1, len(metrics["batch_loss"]) + 1) / per_epoch
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(steps, metrics["batch_loss"], lw=0.6, alpha=0.5, label="batch")
-    ax_loss.plot(epochs, [e["train_loss"] for e in metrics["epochs"]], "o-", label="epoch mean")
+    # An epoch's mean loss averages the whole epoch: drawn at its middle, not at its end.
+    ax_loss.plot([e - 0.5 for e in epochs], [e["train_loss"] for e in metrics["epochs"]], "o-",
+                 label="epoch mean")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="training loss")
     ax_loss.legend()
     ax_acc.plot(epochs, [100 * e["held_out_accuracy"] for e in metrics["epochs"]], "o-")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="held-out accuracy")
-    fig.suptitle(f"minigrad {metrics['config']['dataset']}, "
-                 f"784-{metrics['config']['hidden']}-10")
+    config = metrics["config"]
+    fig.suptitle(f"minigrad {config['dataset']}, "
+                 f"{model_name(config.get('model', 'mlp'), config['hidden'])}")
     fig.tight_layout()
     write_atomic(path, lambda f: fig.savefig(f, dpi=100, format="png"))
     plt.close(fig)
@@ -256,7 +284,7 @@ def _train(args, run, out: Path, started: float) -> int:
     minigrad.manual_seed(args.seed)
     device = run.device(args.device)
     try:
-        model = run.wrap(to_device(build_model(args.hidden, args.activation), device))
+        model = run.wrap(to_device(build_model(args.hidden, args.activation, args.model), device))
     except MemoryError:
         raise CLIError(f"--hidden {args.hidden}: not enough memory for the network; choose a "
                        f"smaller --hidden") from None
@@ -268,13 +296,14 @@ def _train(args, run, out: Path, started: float) -> int:
     test_loader = DataLoader(test_set, batch_size=1000)
 
     metrics = {"config": {k: getattr(args, k) for k in (
-                   "dataset", "data_dir", "epochs", "batch_size", "lr", "momentum", "hidden",
-                   "activation", "optimizer", "seed", "device")},
+                   "model", "dataset", "data_dir", "epochs", "batch_size", "lr", "momentum", "hidden",
+                   "activation", "optimizer", "seed", "device", "preset")},
                "ranks": run.world_size, "global_batch_size": args.batch_size * run.world_size,
                "train_size": len(train_set), "held_out_size": len(test_set),
                "batches_per_epoch": len(loader), "epochs": [], "batch_loss": [],
                "interrupted": False}
-    say(f"training 784-{args.hidden}-10 ({args.activation}) on {args.dataset}: "
+    say(f"training {model_name(args.model, args.hidden)}"
+        + (f" ({args.activation})" if args.model == "mlp" else "") + f" on {args.dataset}: "
           f"{len(train_set)} train / {len(test_set)} held-out images, "
           f"{args.optimizer} lr={args.lr}" + (f" momentum={args.momentum}"
                                                if args.momentum is not None else "")
@@ -295,7 +324,7 @@ def _train(args, run, out: Path, started: float) -> int:
                            unit="batch", leave=False, file=sys.stderr)
             for step, (images, labels) in enumerate(bar, start=1):
                 images, labels = images.to(device), labels.to(device)
-                loss = loss_fn(model(images.view(images.shape[0], -1)), labels)
+                loss = loss_fn(model(model_input(images, args.model)), labels)
                 optimizer.zero_grad()
                 loss.backward()  # with --distributed, DDP averages the gradients in here
                 optimizer.step()
@@ -313,7 +342,7 @@ def _train(args, run, out: Path, started: float) -> int:
                     bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
             if not run.is_main:
                 continue
-            predicted, true = predict(model, test_loader, device)
+            predicted, true = predict(model, test_loader, device, args.model)
             accuracy = float((predicted == true).mean())
             plain = run.unwrap(model)
             check_weights_finite(plain, epoch, args.lr, saved, checkpoint)
@@ -344,17 +373,23 @@ def _train(args, run, out: Path, started: float) -> int:
     metrics["final"] = {"train_loss": metrics["epochs"][-1]["train_loss"],
                         "held_out_accuracy": metrics["epochs"][-1]["held_out_accuracy"],
                         "seconds": seconds}
-    try:
-        with signals_deferred():
-            write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-        plot_note = plot_curves(out / "curves.png", metrics)
-    except OSError as error:
-        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
-                       f"{error.strerror or error}{_kept(saved, checkpoint)}") from None
+    plot_note = write_final_files(out, metrics, plot_curves, _kept(saved, checkpoint))
     print(f"held-out accuracy {metrics['final']['held_out_accuracy']:.2%} after "
           f"{args.epochs} epochs in {seconds:.1f} s")
     print(f"wrote {checkpoint}, {metrics_path}; {plot_note}")
     return 0
+
+
+def write_final_files(out: Path, metrics: dict, plot, kept: str) -> str:
+    """``out``/metrics.json, then the plot ``plot(out / "curves.png", metrics)``; returns the
+    plot's line. A failure to write is a CLIError that ends with ``kept``, what the run leaves."""
+    try:
+        with signals_deferred():
+            write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=1))
+        return plot(out / "curves.png", metrics)
+    except OSError as error:
+        raise CLIError(f"--out {out}: cannot write the final metrics or plot: "
+                       f"{error.strerror or error}{kept}") from None
 
 
 def _kept(saved: int, checkpoint: Path) -> str:
@@ -424,16 +459,23 @@ def end_interrupted_job(stop) -> int:
     return code
 
 
-def load_checkpoint(path: str) -> dict:
+def read_checkpoint(path: str, kind: str, writer: str) -> dict:
+    """What the checkpoint file at ``path`` holds, if ``writer`` (a command) wrote it: its
+    ``kind`` entry says so. CLIError for a missing, unreadable or foreign file."""
     if not Path(path).is_file():
         raise CLIError(f"--checkpoint {path}: no such file")
     try:
         ckpt = minigrad.load(path)
     except Exception as error:  # noqa: BLE001 - any unreadable file is the same user error
         raise CLIError(f"--checkpoint {path} is not a minigrad checkpoint ({error})") from None
-    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != CHECKPOINT_KIND:
-        raise CLIError(f"--checkpoint {path} was not written by 'minigrad train' "
-                       f"(it has no '{CHECKPOINT_KIND}' kind entry)")
+    if not isinstance(ckpt, dict) or str(ckpt.get("kind", "")) != kind:
+        raise CLIError(f"--checkpoint {path} was not written by '{writer}' "
+                       f"(it has no '{kind}' kind entry)")
+    return ckpt
+
+
+def load_checkpoint(path: str) -> dict:
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND, "minigrad train")
     check_checkpoint_entries(ckpt, path)
     return ckpt
 
@@ -453,6 +495,8 @@ def check_checkpoint_entries(ckpt: dict, path: str) -> None:
     for key in ("in_features", "hidden", "out_features"):
         entry(arch, key, int, "an integer", "arch.")
     entry(arch, "activation", str, "a string", "arch.")
+    if "model" in arch:  # checkpoints from before --model hold the MLP and lack the entry
+        entry(arch, "model", str, "a string", "arch.")
     if entry(ckpt, "dataset", str, "a string") not in DATASETS:
         raise CLIError(f"--checkpoint {path}: the entry 'dataset' is {ckpt['dataset']!r}, not one "
                        f"of {', '.join(DATASETS)}")
@@ -460,7 +504,9 @@ def check_checkpoint_entries(ckpt: dict, path: str) -> None:
     entry(ckpt, "epoch", int, "an integer")
     for name, value in entry(ckpt, "model", dict, "a dict of weights").items():
         data = value.data if isinstance(value, minigrad.Tensor) else value
-        if not (isinstance(name, str) and isinstance(data, np.ndarray) and data.dtype.kind == "f"):
+        # floats, except BatchNorm's integer step counter (num_batches_tracked)
+        kinds = "fiu" if isinstance(name, str) and name.endswith("num_batches_tracked") else "f"
+        if not (isinstance(name, str) and isinstance(data, np.ndarray) and data.dtype.kind in kinds):
             raise CLIError(f"--checkpoint {path}: the weight {name!r} should be a floating-point "
                            f"array, found {type(data).__name__} "
                            f"{getattr(data, 'dtype', '')}; was the file changed after "
@@ -471,36 +517,41 @@ def check_checkpoint_entries(ckpt: dict, path: str) -> None:
 
 
 def rebuild_model(ckpt: dict, path: str, args):
-    """The model the checkpoint describes, with its weights; CLIError if they disagree."""
+    """The model the checkpoint describes, with its weights, and its --model name; CLIError if
+    they disagree. Checkpoints from before --model existed hold the MLP."""
     arch = ckpt["arch"]
+    kind = arch.get("model", "mlp")
     hidden, activation = arch["hidden"], arch["activation"]
     if (arch["in_features"], arch["out_features"]) != (IN_FEATURES, NUM_CLASSES) \
-            or hidden < 1 or activation not in ACTIVATIONS:
+            or hidden < 1 or activation not in ACTIVATIONS or kind not in models.MODELS:
         raise CLIError(f"--checkpoint {path}: architecture {dict(arch)} is not a "
-                       f"{IN_FEATURES}-H-{NUM_CLASSES} network that this command builds")
+                       f"network that this command builds ({', '.join(models.MODELS)} for "
+                       f"{IN_FEATURES} inputs and {NUM_CLASSES} classes)")
+    name = model_name(kind, hidden)
     for option, want, have in (("--hidden", args.hidden, hidden),
                                ("--activation", args.activation, activation)):
-        if want is not None and want != have:
-            raise CLIError(f"--checkpoint {path} holds a 784-{hidden}-10 {activation} network, "
+        if want is not None and (kind != "mlp" or want != have):
+            raise CLIError(f"--checkpoint {path} holds a {name}{' ' + activation if kind == 'mlp' else ''} network, "
                            f"not the {option} {want} one asked for")
     found = {k: tuple(v.shape) for k, v in ckpt["model"].items()}
     # Counted before building: an edited 'hidden' must not make us allocate a huge network.
-    if sum(math.prod(shape) for shape in found.values()) != parameter_count(hidden):
+    if kind == "mlp" and sum(math.prod(shape) for shape in found.values()) != parameter_count(hidden):
         raise CLIError(f"--checkpoint {path}: weights {found} do not fit the recorded "
                        f"784-{hidden}-10 architecture, which has {parameter_count(hidden)} "
                        f"weights")
-    model = build_model(hidden, activation)
+    model = build_model(hidden, activation, kind)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if expected != found:
         raise CLIError(f"--checkpoint {path}: weights {found} do not fit the recorded "
-                       f"784-{hidden}-10 architecture, which needs {expected}")
+                       f"{name} architecture, which needs {expected}")
     model.load_state_dict(ckpt["model"])
-    return model
+    return model, kind
 
 
 def evaluate(args) -> int:
     ckpt = load_checkpoint(args.checkpoint)
-    model = to_device(rebuild_model(ckpt, args.checkpoint, args), args.device)
+    model, kind = rebuild_model(ckpt, args.checkpoint, args)
+    model = to_device(model, args.device)
     dataset = args.dataset or ckpt["dataset"]
     # The directory the checkpoint records belongs to its data set; errors about it say where
     # it came from, since the user did not type it.
@@ -513,10 +564,11 @@ def evaluate(args) -> int:
         data_dir = None
     test_set = load_dataset(dataset, data_dir, args.download, train=False, recorded_in=recorded_in)
     predicted, true = predict(model, DataLoader(test_set, batch_size=args.batch_size),
-                              args.device)
+                              args.device, kind)
     matrix = confusion_matrix(true, predicted)
     correct = int(np.trace(matrix))
-    print(f"{args.checkpoint}: 784-{ckpt['arch']['hidden']}-10 after epoch "
+    arch = ckpt["arch"]
+    print(f"{args.checkpoint}: {model_name(kind, arch['hidden'])} after epoch "
           f"{ckpt['epoch']}, evaluated on {dataset} held-out ({len(test_set)} images)")
     print(f"accuracy {correct / len(test_set):.2%} ({correct}/{len(test_set)})")
     print("confusion matrix (rows: true class, columns: predicted class)")
@@ -558,7 +610,7 @@ _seed = _number(int, lambda v: v >= 0, "0 or more (NumPy's generators take no ne
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="minigrad", description="Train and evaluate the article's MNIST "
                      "network with minigrad.")
-    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate}",
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,gpt}",
                                      parser_class=_Parser)
 
     def data_options(p, default):
@@ -572,7 +624,7 @@ def make_parser() -> argparse.ArgumentParser:
                        help="fetch missing files into --data-dir")
         p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
 
-    t = commands.add_parser("train", help="train the 784-H-10 network",
+    t = commands.add_parser("train", help="train the 784-H-10 network (or --model lenet, resnet)",
                             description="Train the 784-H-10 network; see 'minigrad --help'.")
     data_options(t, "mnist-sample")
     t.add_argument("--epochs", type=_positive(int), default=10)
@@ -581,9 +633,15 @@ def make_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: 0.1 for sgd, 0.001 for adam)")
     t.add_argument("--momentum", type=_momentum, default=None,
                    help="SGD momentum in [0, 1) (default 0.9; 0 for plain SGD)")
-    t.add_argument("--hidden", type=_positive(int), default=100, help="hidden units")
+    t.add_argument("--model", choices=list(models.MODELS), default="mlp",
+                   help="mlp: the article's 784-H-10 network (the default); lenet: LeNet-5; "
+                        "resnet: a small ResNet with BatchNorm (minigrad.models)")
+    t.add_argument("--hidden", type=_positive(int), default=100, help="hidden units (--model mlp)")
     t.add_argument("--activation", choices=list(ACTIVATIONS), default="relu")
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    t.add_argument("--preset", choices=list(PRESETS), default="tuned",
+                   help="tuned: the defaults above; article: the article's plain SGD at lr 0.01 "
+                        "(options given on the command line still win)")
     t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--out", default="runs/latest", metavar="DIR",
                    help="where checkpoint.npz, metrics.json, curves.png go (default runs/latest)")
@@ -592,7 +650,7 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of mpiexec (mpiexec -n 4 python -m "
                         "minigrad train --distributed); --batch-size is per process; needs "
-                        "pip install 'minigrad[distributed]'")
+                        "pip install 'minigrad-course[distributed]'")
     t.add_argument("--collective-timeout", type=_positive(float), default=300.0, metavar="SECONDS",
                    help="with --distributed: end the job, naming the rank, when a rank has waited "
                         "this long for the others in one exchange (default 300)")
@@ -608,6 +666,8 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--activation", choices=list(ACTIVATIONS), default=None)
     e.set_defaults(func=evaluate)
 
+    from minigrad import gpt_cli  # its own module: it imports this one for CLIError
+    gpt_cli.add_parser(commands, _positive)
     from minigrad import compress_cli  # prune, quantize, distill (issue 14); it imports this module
     compress_cli.add_commands(commands, data_options, _number)
     return parser
@@ -617,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("choose a command: train or evaluate")
+        parser.error("choose a command: train, evaluate or gpt")
     with stop_signals_handled():
         try:
             return args.func(args)

@@ -70,6 +70,7 @@ class TensorDataset(Dataset):
         return self.arrays[0].shape[0]
 
     def get_batch(self, indices: np.ndarray) -> tuple:
+        """The samples at ``indices`` as one batch per array: the DataLoader's fast path."""
         return tuple(a[indices] for a in self.arrays)
 
 

@@ -55,10 +55,12 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 
 def zeros(*size, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _make(numpy.zeros(_shape(size), dtype=dtype), None, device, requires_grad)
 
 
 def ones(*size, dtype=float32, device="cpu", requires_grad=False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
     return _make(numpy.ones(_shape(size), dtype=dtype), None, device, requires_grad)
 
 
@@ -86,6 +88,7 @@ def randint(low, high, size, dtype=int64, device="cpu") -> Tensor:
 
 
 def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
+    """Evenly spaced values in [start, end), as ``numpy.arange``; float32 for float steps."""
     if end is None:
         start, end = 0, start
     host = numpy.arange(start, end, step)
@@ -99,21 +102,25 @@ def _like(t, dtype, device):
 
 
 def zeros_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros with ``t``'s shape, and its dtype and device unless given."""
     dtype, device = _like(t, dtype, device)
     return zeros(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones with ``t``'s shape, and its dtype and device unless given."""
     dtype, device = _like(t, dtype, device)
     return ones(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal samples with ``t``'s shape, dtype and device (unless given)."""
     dtype, device = _like(t, dtype, device)
     return randn(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples on [0, 1) with ``t``'s shape, dtype and device (unless given)."""
     dtype, device = _like(t, dtype, device)
     return rand(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 

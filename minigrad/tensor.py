@@ -44,6 +44,7 @@ class Tensor:
     # -- autograd ---------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (floating point only)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -55,11 +56,13 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor, as in PyTorch."""
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor that no op produced (an input or a parameter); only leaves keep grad."""
         return self._ctx is None
 
     @property
@@ -106,31 +109,39 @@ class Tensor:
     # -- array facts ----------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The size of each axis, a tuple (PyTorch's ``size()``, NumPy's ``shape``)."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The element type, a NumPy dtype such as ``minigrad.float32``."""
         return self.data.dtype
 
     @property
     def device(self) -> backend.device:
+        """Where the data lives, ``device('cpu')`` or ``device('cuda:0')``."""
         return backend.device_of(self.data)
 
     @property
     def T(self) -> Tensor:
+        """The tensor with its axes reversed (a transpose, recorded for backward)."""
         return shape_ops.transpose(self)
 
     def size(self, dim: int | None = None):
+        """The shape, or with ``dim`` the size of that axis, as in PyTorch."""
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     def dim(self) -> int:
+        """The number of axes, as in PyTorch (the same as ``ndim``)."""
         return self.data.ndim
 
     def __len__(self) -> int:
@@ -144,6 +155,7 @@ class Tensor:
         return backend.to_device(self.data, backend.CPU)
 
     def tolist(self):
+        """The data as (nested) Python lists of numbers, copied to the CPU."""
         return backend.to_device(self.data, backend.CPU).tolist()
 
     def item(self):
@@ -197,9 +209,11 @@ class Tensor:
         return t if dtype is None else dtypes.cast(t, dtype)
 
     def cpu(self) -> Tensor:
+        """The tensor on the CPU (``self`` if it is there already)."""
         return self.to("cpu")
 
     def cuda(self, device: int | str | None = None) -> Tensor:
+        """The tensor on a GPU: ``cuda()`` or ``cuda(0)`` the first, ``cuda(1)`` the second."""
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def float(self) -> Tensor:
@@ -338,9 +352,11 @@ class Tensor:
 
     # -- elementwise ----------------------------------------------------------------------
     def exp(self) -> Tensor:
+        """e to the power of each element."""
         return elementwise.exp(self)
 
     def log(self) -> Tensor:
+        """The natural logarithm of each element."""
         return elementwise.log(self)
 
     def abs(self) -> Tensor:
@@ -379,12 +395,15 @@ class Tensor:
         return elementwise.triu(self, diagonal)
 
     def relu(self) -> Tensor:
+        """max(x, 0) elementwise; its derivative at 0 is taken as 0, as in PyTorch."""
         return activations.relu(self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + exp(-x)) elementwise, computed without overflow."""
         return activations.sigmoid(self)
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent of each element."""
         return activations.tanh(self)
 
     def softmax(self, dim: int) -> Tensor:
@@ -464,6 +483,7 @@ class RemovableHandle:
         self._hooks, self._hook = hooks, hook
 
     def remove(self) -> None:
+        """Unregister the hook; removing it twice does nothing."""
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 

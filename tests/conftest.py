@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import minigrad
+from docs_site import built_docs  # noqa: F401 - the docs site, built once per session
 
 # "dev" for quick local runs, "ci" (the default) for the thorough run .ci/run makes.
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
@@ -22,7 +23,7 @@ def _why_no_gpu():
     try:
         import cupy
     except ImportError:
-        return "no GPU: CuPy is not installed (pip install 'minigrad[cuda12]' or 'minigrad[cuda13]')"
+        return "no GPU: CuPy is not installed (pip install 'minigrad-course[cuda12]' or 'minigrad-course[cuda13]')"
     try:
         cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # noqa: BLE001 - CuPy's own words say what is missing

@@ -1,6 +1,6 @@
 """Launching tests under ``mpiexec``: shared by tests/test_distributed.py and
 tests/test_distributed_faults.py. Tests that need MPI are marked ``needs_mpi`` and are skipped,
-with the reason, where mpi4py or mpiexec is missing (``pip install "minigrad[distributed]"``)."""
+with the reason, where mpi4py or mpiexec is missing (``pip install "minigrad-course[distributed]"``)."""
 import importlib.util
 import os
 import shutil
@@ -27,7 +27,7 @@ MPIEXEC = _find_mpiexec()
 HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
 needs_mpi = pytest.mark.skipif(
     not (HAVE_MPI4PY and MPIEXEC),
-    reason='needs mpi4py and mpiexec: pip install "minigrad[distributed]"'
+    reason='needs mpi4py and mpiexec: pip install "minigrad-course[distributed]"'
            f" (mpi4py {'found' if HAVE_MPI4PY else 'missing'}, mpiexec {MPIEXEC or 'missing'})")
 
 

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+import conv_reference as ref
+
 import minigrad
 import minigrad.nn.functional as F
 import minigrad.ops.quantize as FQ
@@ -306,6 +308,33 @@ def _smooth_l1_ref(d, beta):
 W4 = [0.5, 1.0, 2.0, 1.5]  # class weights for 4 classes
 
 
+def distinct(*shape):
+    """Values at least 0.05 apart (a shuffled grid), so that no max-pooling window holds a
+    near-tie that a finite difference would straddle."""
+    return lambda rng: rng.permutation(np.prod(shape)).reshape(shape) * 0.05 - np.prod(shape) * 0.025
+
+
+def ties(*shape):
+    """Small integers: many exact ties inside each pooling window."""
+    return lambda rng: rng.integers(-1, 2, shape).astype(np.float64)
+
+
+RUNNING_MEAN, RUNNING_VAR = np.array([0.3, -0.2, 0.1]), np.array([0.8, 1.5, 0.6])
+
+
+def _reseeded(fn, seed=0):
+    """``fn`` after ``manual_seed(seed)``: the same dropout mask on every call (gradcheck calls it often)."""
+    def call(*args):
+        minigrad.manual_seed(seed)
+        return fn(*args)
+    return call
+
+
+def _dropout_reference(x, p, shape=None, seed=0):
+    keep = np.random.default_rng(seed).random(x.shape if shape is None else shape) >= p
+    return x * keep / (1 - p)
+
+
 def _torch():
     import torch  # optional: only the parity test calls the torch forms, and it skips without torch
 
@@ -545,6 +574,72 @@ CASES = [
     Case("sdpa_dropout", lambda q, k, v: _seeded(7, lambda: F.scaled_dot_product_attention(q, k, v, dropout_p=0.4)),
          [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3)],
          lambda q, k, v: attention_reference(q, k, v, keep=_keep(7, 0.4, (2, 3, 5)), p=0.4)),  # PyTorch's draws differ
+
+    # -- convolution, pooling, normalisation (issue 12: ops/conv.py, pooling.py, normalization.py,
+    # dropout.py); weights are laid out as PyTorch's, so the torch forms take the same arrays --
+    Case("conv2d", lambda x, w, b: F.conv2d(x, w, b), [normal(2, 3, 6, 5), normal(4, 3, 3, 3), normal(4)],
+         ref.conv, torch=lambda x, w, b: _tF().conv2d(x, w, b)),
+    Case("conv2d_stride_padding", lambda x, w: F.conv2d(x, w, stride=2, padding=(1, 2)),
+         [normal(2, 2, 7, 6), normal(3, 2, 3, 2)], lambda x, w: ref.conv(x, w, stride=2, padding=(1, 2)),
+         torch=lambda x, w: _tF().conv2d(x, w, stride=2, padding=(1, 2))),
+    Case("conv2d_same_dilation", lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=(2, 1)),
+         [normal(2, 2, 6, 6), normal(3, 2, 2, 3), normal(3)],
+         lambda x, w, b: ref.conv(x, w, b, padding="same", dilation=(2, 1)),
+         torch=lambda x, w, b: _tF().conv2d(x, w, b, padding="same", dilation=(2, 1))),
+    Case("conv2d_groups", lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), groups=2),
+         [normal(2, 4, 5, 6), normal(6, 2, 3, 3), normal(6)], lambda x, w, b: ref.conv(x, w, b, (1, 2), groups=2),
+         torch=lambda x, w, b: _tF().conv2d(x, w, b, stride=(1, 2), groups=2)),
+    Case("conv2d_depthwise", lambda x, w: F.conv2d(x, w, padding=1, groups=3),
+         [normal(2, 3, 5, 5), normal(3, 1, 3, 3)], lambda x, w: ref.conv(x, w, padding=1, groups=3),
+         torch=lambda x, w: _tF().conv2d(x, w, padding=1, groups=3)),
+    Case("conv2d_unbatched", lambda x, w: F.conv2d(x, w), [normal(2, 5, 5), normal(3, 2, 2, 2)],
+         lambda x, w: ref.conv(x[None], w)[0], torch=lambda x, w: _tF().conv2d(x, w)),
+    Case("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2),
+         [normal(2, 4, 9), normal(6, 2, 3), normal(6)],
+         lambda x, w, b: ref.conv(x, w, b, stride=2, padding=1, dilation=2, groups=2),
+         torch=lambda x, w, b: _tF().conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2)),
+    Case("max_pool2d", lambda x: F.max_pool2d(x, 2), [distinct(2, 3, 6, 5)], lambda x: ref.pool(x, 2),
+         torch=lambda x: _tF().max_pool2d(x, 2)),
+    Case("max_pool2d_overlap_padding", lambda x: F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+         [distinct(2, 2, 6, 7)], lambda x: ref.pool(x, 3, 2, 1, ceil_mode=True),
+         torch=lambda x: _tF().max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)),
+    Case("max_pool2d_dilation", lambda x: F.max_pool2d(x, (2, 3), stride=1, dilation=(2, 1)),
+         [distinct(1, 2, 6, 6)], lambda x: ref.pool(x, (2, 3), 1, dilation=(2, 1)),
+         torch=lambda x: _tF().max_pool2d(x, (2, 3), stride=1, dilation=(2, 1))),
+    Case("max_pool2d_ties", lambda x: F.max_pool2d(x, 3, stride=1), [ties(2, 3, 6, 6)], lambda x: ref.pool(x, 3, 1),
+         torch=lambda x: _tF().max_pool2d(x, 3, stride=1), gradcheck=False),
+    Case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), [distinct(2, 3, 8)],
+         lambda x: ref.pool(x, 3, 2, 1), torch=lambda x: _tF().max_pool1d(x, 3, stride=2, padding=1)),
+    Case("avg_pool2d", lambda x: F.avg_pool2d(x, 2), [normal(2, 3, 6, 5)], lambda x: ref.pool(x, 2, reduce="mean"),
+         torch=lambda x: _tF().avg_pool2d(x, 2)),
+    Case("avg_pool2d_padding_ceil", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+         [normal(2, 2, 6, 7)], lambda x: ref.pool(x, 3, 2, 1, reduce="mean", ceil_mode=True, count_include_pad=False),
+         torch=lambda x: _tF().avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    Case("avg_pool2d_count_pad", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+         [normal(2, 2, 6, 7)], lambda x: ref.pool(x, 3, 2, 1, reduce="mean", ceil_mode=True),
+         torch=lambda x: _tF().avg_pool2d(x, 3, 2, 1, ceil_mode=True)),
+    Case("avg_pool1d", lambda x: F.avg_pool1d(x, 2, 1), [normal(2, 3, 5)], lambda x: ref.pool(x, 2, 1, reduce="mean"),
+         torch=lambda x: _tF().avg_pool1d(x, 2, 1)),
+    Case("adaptive_avg_pool2d_global", lambda x: F.adaptive_avg_pool2d(x, 1), [normal(2, 3, 5, 4)],
+         lambda x: ref.adaptive_avg_pool2d(x, 1), torch=lambda x: _tF().adaptive_avg_pool2d(x, 1)),
+    Case("adaptive_avg_pool2d_uneven", lambda x: F.adaptive_avg_pool2d(x, (3, 2)), [normal(2, 2, 5, 7)],
+         lambda x: ref.adaptive_avg_pool2d(x, (3, 2)), torch=lambda x: _tF().adaptive_avg_pool2d(x, (3, 2))),
+    Case("batch_norm_train", lambda x, w, b: F.batch_norm(x, _const(x, [0, 0, 0]), _const(x, [1, 1, 1]), w, b,
+                                                          training=True),
+         [normal(4, 3, 2, 3), normal(3), normal(3)], lambda x, w, b: ref.batch_norm(x, w, b),
+         torch=lambda x, w, b: _tF().batch_norm(x, _torch().zeros(3, dtype=x.dtype), _torch().ones(3, dtype=x.dtype),
+                                                w, b, training=True)),
+    Case("batch_norm_train_1d_no_affine", lambda x: F.batch_norm(x, None, None, training=True, eps=1e-3),
+         [normal(5, 3)], lambda x: ref.batch_norm(x, eps=1e-3),
+         torch=lambda x: _tF().batch_norm(x, None, None, training=True, eps=1e-3)),
+    Case("batch_norm_eval", lambda x, w, b: F.batch_norm(x, _const(x, RUNNING_MEAN), _const(x, RUNNING_VAR), w, b),
+         [normal(4, 3, 3), normal(3), normal(3)],
+         lambda x, w, b: ref.batch_norm(x, w, b, RUNNING_MEAN, RUNNING_VAR),
+         torch=lambda x, w, b: _tF().batch_norm(x, _torch().tensor(RUNNING_MEAN), _torch().tensor(RUNNING_VAR), w, b)),
+    # PyTorch draws its own masks, so dropout has no torch form; tests/test_conv.py checks its semantics
+    Case("dropout", _reseeded(lambda x: F.dropout(x, 0.4)), [normal(4, 5)], lambda x: _dropout_reference(x, 0.4)),
+    Case("dropout2d", _reseeded(lambda x: F.dropout2d(x, 0.5)), [normal(3, 4, 2, 2)],
+         lambda x: _dropout_reference(x, 0.5, (3, 4, 1, 1))),
 
     # -- quantisation (issue 14) --
     # (ops/quantize.py) gradcheck=False: the straight-through estimator is by design not the

@@ -65,6 +65,23 @@ def test_train_on_bundled_sample_reaches_85_percent_and_repeats(tmp_path, capsys
     assert other["batch_loss"] != first["batch_loss"][:per_epoch]
 
 
+def test_article_preset_is_plain_sgd_at_lr_0_01_and_options_still_win(tmp_path):
+    article = train_in_process(tmp_path / "a", "--preset", "article", "--epochs", "1")
+    config = article["config"]
+    assert (config["preset"], config["optimizer"], config["lr"], config["momentum"]) == \
+        ("article", "sgd", 0.01, 0.0)
+    tuned = train_in_process(tmp_path / "t", "--epochs", "1")["config"]
+    assert (tuned["preset"], tuned["lr"], tuned["momentum"]) == ("tuned", 0.1, 0.9)
+    assert article["batch_loss"] != train_in_process(tmp_path / "t2", "--epochs", "1")["batch_loss"]
+    mixed = train_in_process(tmp_path / "m", "--preset", "article", "--lr", "0.05", "--epochs", "1")
+    assert (mixed["config"]["lr"], mixed["config"]["momentum"]) == (0.05, 0.0)
+
+
+def test_article_preset_with_adam():
+    assert_one_line_error(run_cli("train", "--preset", "article", "--optimizer", "adam"),
+                          "--preset article trains with sgd")
+
+
 def test_evaluate_reports_accuracy_and_confusion_matrix(tmp_path):
     metrics = train_in_process(tmp_path, "--hidden", "32", "--epochs", "2")
     result = run_cli("evaluate", "--checkpoint", tmp_path / "checkpoint.npz")

@@ -225,7 +225,7 @@ def _weights(make):
     (_drop("arch"), "the entry 'arch' should be a dict, found nothing"),
     (_set("sixteen", "arch", "hidden"), "the entry 'arch.hidden' should be an integer, found str 'sixteen'"),
     (_set(1_000_000_000, "arch", "hidden"), "do not fit the recorded 784-1000000000-10 architecture"),
-    (_set(-3, "arch", "hidden"), "is not a 784-H-10 network"),
+    (_set(-3, "arch", "hidden"), "is not a network that this command builds"),
     (_set([1, 2], "model"), "the entry 'model' should be a dict of weights, found list"),
     (_set("cifar10", "dataset"), "the entry 'dataset' is 'cifar10', not one of"),
     (_set(None, "data_dir"), "the entry 'data_dir' should be a directory name"),

@@ -204,7 +204,8 @@ def _model():
 
 
 def training_step(model, opt, loss_fn=None):
-    x = recorded(minigrad.tensor(np.random.default_rng(2).standard_normal((7, 6))))
+    dtype = next(model.parameters()).dtype  # a batch of the model's dtype: Linear does not promote
+    x = recorded(minigrad.tensor(np.random.default_rng(2).standard_normal((7, 6)), dtype=dtype))
     y = recorded(minigrad.tensor(np.random.default_rng(3).integers(0, 3, 7)))
     loss = (loss_fn or nn.CrossEntropyLoss())(model(x), y)
     opt.zero_grad()
@@ -409,7 +410,7 @@ def test_training_step_reads_nothing_back_to_the_host(recording, optimizer, loss
         loss_fn = nn.CrossEntropyLoss()
     else:
         loss_fn = nn.BCEWithLogitsLoss() if loss == "bce_with_logits" else nn.MSELoss()
-        target = recorded(minigrad.tensor(np.random.default_rng(4).uniform(0, 1, (7, 3))))
+        target = recorded(minigrad.tensor(np.random.default_rng(4).uniform(0, 1, (7, 3)), dtype=minigrad.float32))
         loss_fn = functools.partial(lambda f, z, y: f(z, target), loss_fn)
     for _ in range(3):
         training_step(model, opt, loss_fn)
@@ -445,7 +446,9 @@ def test_host_round_trip_check_can_fail(recording):
 HOST_SIDE = {"backend.py": "the one place that chooses the array library",
              "factories.py": "draws random numbers on the host so a seed gives the same numbers on every device",
              "serialization.py": "writes .npz files (host arrays)", "gradcheck.py": "host-side reference",
-             "cli.py": "command line: prints and files", "compress_cli.py": "command line: prints and files", "data.py": "data sets live in host memory",
+             "cli.py": "command line: prints and files", "data.py": "data sets live in host memory",
+             "gpt_cli.py": "command line: batches cut from the corpus on the host, prints and files",
+             "compress_cli.py": "command line: prints and files",
              "datasets": "file readers and downloads", "testing": "hypothesis strategies (host arrays)",
              "distributed": "collectives: MPI on host buffers, NCCL on CuPy's"}
 CUPY_ALLOWED = {"backend.py", "cuda.py", "distributed"}

@@ -239,7 +239,7 @@ def test_engine_refuses_two_array_types_and_names_the_op():
         a * b
 
 
-CUPY_MISSING_WORDS = ["CuPy is not installed", 'pip install "minigrad[cuda12]"', "cupy-cuda12x", "cupy-cuda13x"]
+CUPY_MISSING_WORDS = ["CuPy is not installed", 'pip install "minigrad-course[cuda12]"', "cupy-cuda12x", "cupy-cuda13x"]
 
 
 def test_gpu_asked_for_without_cupy_says_how_to_install(monkeypatch):

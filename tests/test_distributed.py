@@ -1,6 +1,6 @@
 """Data-parallel training over MPI. Each test launches ``mpiexec -n 2`` / ``-n 3`` on a worker
 script in tests/mpi/ and checks what it wrote or printed; skipped when mpi4py or mpiexec is
-missing (``pip install "minigrad[distributed]"``)."""
+missing (``pip install "minigrad-course[distributed]"``)."""
 import json
 import os
 import subprocess
@@ -22,7 +22,7 @@ def test_import_needs_no_mpi():
             "sys.modules['mpi4py'] = None\n"  # make the import fail even where mpi4py is installed
             "try:\n    d.init_process_group()\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    assert 'pip install "minigrad[distributed]"' in out
+    assert 'pip install "minigrad-course[distributed]"' in out
 
 
 @pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), float("inf"), True, "60", None])
@@ -211,4 +211,4 @@ def test_cli_distributed_without_mpi4py_says_what_to_install(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=TIMEOUT_S,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.startswith("minigrad: error: --distributed:") and 'pip install "minigrad[distributed]"' in proc.stderr
+    assert proc.stderr.startswith("minigrad: error: --distributed:") and 'pip install "minigrad-course[distributed]"' in proc.stderr

@@ -1,7 +1,7 @@
 """Faults in a distributed run end the job in seconds, never in a hang: Ctrl-C or SIGTERM on
 every rank or on one, a rank that stops (SIGSTOP) or takes more steps than the others, ranks
 started with different settings. Each test injects its fault itself, under ``mpiexec -n 2``;
-skipped without mpi4py and mpiexec (``pip install "minigrad[distributed]"``)."""
+skipped without mpi4py and mpiexec (``pip install "minigrad-course[distributed]"``)."""
 import json
 import os
 import signal

@@ -91,7 +91,7 @@ def test_the_wheel_ships_the_corpus_and_its_source_note(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
                            "-q", "-w", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"pip wheel failed:\n{done.stderr[-2000:]}"
-    (wheel,) = tmp_path.glob("minigrad-*.whl")
+    (wheel,) = tmp_path.glob("minigrad_course-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"minigrad/datasets/_data/tinyshakespeare.txt.gz",
             "minigrad/datasets/_data/SOURCE-tinyshakespeare.md"} <= names

@@ -11,7 +11,7 @@ the same optimizer step, the step one process would take on the whole batch. See
     sampler = dist.DistributedSampler(train_set, shuffle=True, seed=0)
     loader = DataLoader(train_set, batch_size=32, sampler=sampler)   # then the usual loop
 
-Needs ``pip install "minigrad[distributed]"`` (mpi4py and MPICH); this module imports without
+Needs ``pip install "minigrad-course[distributed]"`` (mpi4py and MPICH); this module imports without
 them and names that command when a function needs MPI.
 """
 from .comm import (

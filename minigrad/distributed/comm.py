@@ -30,7 +30,7 @@ import traceback
 
 import numpy
 
-INSTALL_HINT = 'pip install "minigrad[distributed]" (mpi4py, and MPICH from PyPI: no system MPI needed)'
+INSTALL_HINT = 'pip install "minigrad-course[distributed]" (mpi4py, and MPICH from PyPI: no system MPI needed)'
 
 
 class ReduceOp:
@@ -100,6 +100,7 @@ def is_available() -> bool:
 
 
 def is_initialized() -> bool:
+    """True once ``init_process_group()`` has joined this process to an MPI job."""
     return _group is not None
 
 

@@ -70,6 +70,7 @@ class DistributedTraining:
         return f"cuda:{index}"
 
     def wrap(self, model):
+        """``model`` in a ``DistributedDataParallel`` when data-parallel, else unchanged."""
         return DistributedDataParallel(model) if self.enabled else model
 
     def unwrap(self, model):
@@ -86,6 +87,7 @@ class DistributedTraining:
         return sampler
 
     def set_epoch(self, epoch: int) -> None:
+        """Tell every sampler made by ``sampler()`` the epoch, for its shuffle."""
         for sampler in self._samplers:
             sampler.set_epoch(epoch)
 

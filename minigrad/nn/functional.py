@@ -18,6 +18,10 @@ from ..ops.embedding import embedding  # noqa: F401
 from ..ops.indexing import one_hot  # noqa: F401
 from ..ops.layer_norm import layer_norm  # noqa: F401
 from ..ops.linear import linear  # noqa: F401
+from ..ops.conv import conv1d, conv2d  # noqa: F401
+from ..ops.dropout import dropout, dropout2d  # noqa: F401
+from ..ops.normalization import batch_norm  # noqa: F401
+from ..ops.pooling import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d  # noqa: F401
 from ..tensor import Tensor
 from .reduction import REDUCTIONS, resolve
 

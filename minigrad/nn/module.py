@@ -153,6 +153,7 @@ class Module:
 
     # -- calling ------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The module's computation; each layer defines it. Call the module, ``model(x)``."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -219,6 +220,7 @@ class Module:
                 yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
     def modules(self):
+        """This module and every module inside it."""
         for _, m in self.named_modules():
             yield m
 
@@ -302,6 +304,7 @@ class Module:
         return self
 
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every module inside."""
         if not isinstance(mode, bool):
             raise ValueError(f"train: mode must be True or False, got {mode!r}")
         self.training = mode
@@ -310,6 +313,7 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode, the same as ``train(False)``."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
@@ -319,6 +323,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the parameters' gradients: set them to None (or to zeros)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -347,15 +352,19 @@ class Module:
         return self
 
     def cpu(self) -> Module:
+        """Move every parameter to the CPU."""
         return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
+        """Move every parameter to a GPU: ``cuda()`` or ``cuda(0)`` the first."""
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def double(self) -> Module:
+        """Cast every parameter to float64 (as gradient checks need)."""
         return self.to(dtype=backend.numpy.float64)
 
     def float(self) -> Module:
+        """Cast every parameter to float32."""
         return self.to(dtype=backend.numpy.float32)
 
     def half(self) -> Module:
@@ -412,6 +421,7 @@ class Module:
 
     # -- printing -------------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The layer's settings shown by ``repr`` inside its parentheses."""
         return ""
 
     def __repr__(self):

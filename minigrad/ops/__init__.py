@@ -14,5 +14,9 @@ losses        cross_entropy (fused softmax + NLL, its options, probability targe
 embedding     embedding (rows of a table picked by index)
 layer_norm    layer_norm
 attention     scaled_dot_product_attention (scores, masked softmax, dropout, weighted sum: one op)
+conv          conv1d, conv2d (im2col and one matrix product; col2im in backward)
+pooling       max_pool1d/2d, avg_pool1d/2d, adaptive_avg_pool2d
+normalization batch_norm
+dropout       dropout, dropout2d
 quantize      fake_quantize_per_tensor_affine, fake_quantize_per_channel_affine (the straight-through estimator)
 """

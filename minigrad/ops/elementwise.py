@@ -76,6 +76,7 @@ class Log(Function):
 
 
 def log(x):
+    """The natural logarithm elementwise: the ``Log`` op."""
     return Log.apply(x)
 
 

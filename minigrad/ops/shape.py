@@ -98,6 +98,7 @@ class Transpose(Function):
 
 
 def transpose(x, axes=None):
+    """The axes permuted by ``axes`` (reversed when None): the ``Transpose`` op."""
     return Transpose.apply(x, axes)
 
 

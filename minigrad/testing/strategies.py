@@ -127,7 +127,8 @@ def attention_inputs(draw, max_side: int = 4, masks=("none", "causal", "bool", "
     if kind == "causal":
         kwargs["is_causal"] = True
     elif kind != "none":
-        shape = draw(broadcast_shapes_into(numpy.broadcast_shapes(bq, bk) + (L, M)))
+        # At least (L, M): PyTorch's attention refuses a 1-D mask ("Dimension out of range").
+        shape = draw(broadcast_shapes_into(numpy.broadcast_shapes(bq, bk) + (L, M), min_dims=2))
         kwargs["attn_mask"] = (tensor(draw(hnp.arrays(numpy.bool_, shape))) if kind == "bool"
                                else draw(tensors(shape)))
     if draw(st.booleans()):
@@ -135,6 +136,65 @@ def attention_inputs(draw, max_side: int = 4, masks=("none", "causal", "bool", "
     return query, key, value, kwargs
 
 
+@st.composite
+def distinct_tensors(draw, shape, gap: float = 0.05):
+    """float64 Tensors of ``shape`` whose values are all at least ``gap`` apart (a shuffled grid):
+    for max and max pooling, where a near-tie inside a window would be straddled by the finite
+    difference and make the numerical gradient meaningless."""
+    n = int(numpy.prod(shape))
+    order = draw(st.permutations(range(n)))
+    data = (numpy.array(order, dtype=numpy.float64) - n / 2) * gap
+    return tensor(data.reshape(shape), requires_grad=True)
+
+
+@st.composite
+def conv_problems(draw, dims: int = 2, max_batch: int = 2, max_group_channels: int = 2, max_groups: int = 3,
+                  max_kernel: int = 3, max_extra: int = 2):
+    """``(x, weight, bias, kwargs)`` for ``F.conv1d``/``F.conv2d(x, weight, bias, **kwargs)``.
+
+    Random batch, channels (a multiple of the groups, depthwise included), kernel, stride,
+    dilation, groups, padding (ints, 'same' or 'valid') and bias or none; the input is at least
+    as large as the dilated kernel after padding, up to ``max_extra`` cells larger.
+    """
+    groups = draw(st.integers(1, max_groups))
+    cin = groups * draw(st.integers(1, max_group_channels))
+    cout = groups * draw(st.integers(1, max_group_channels))
+    kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    padding = draw(st.sampled_from(["ints", "same", "valid"]))
+    stride = (1,) * dims if padding == "same" else tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    pads = tuple(draw(st.integers(0, 2)) for _ in range(dims)) if padding == "ints" else (0,) * dims
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    sizes = tuple(max(1, r - 2 * p) + draw(st.integers(0, max_extra)) for r, p in zip(reach, pads))
+    x = draw(tensors((draw(st.integers(1, max_batch)), cin) + sizes))
+    weight = draw(tensors((cout, cin // groups) + kernel))
+    bias = draw(st.one_of(st.none(), tensors((cout,))))
+    return x, weight, bias, dict(stride=stride, padding=pads if padding == "ints" else padding,
+                                 dilation=dilation, groups=groups)
+
+
+@st.composite
+def pool_problems(draw, dims: int = 2, max_batch: int = 2, max_channels: int = 2, max_kernel: int = 3,
+                  dilation: bool = True):
+    """``(x, kwargs)`` for ``F.max_pool2d(x, **kwargs)`` (and avg_pool2d with ``dilation=False``):
+    kernel, stride, padding (at most half the kernel, as PyTorch requires), dilation and
+    ceil_mode, with an input at least as large as the window; values all distinct (see
+    ``distinct_tensors``)."""
+    kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(dims))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    dil = tuple(draw(st.integers(1, 2)) if dilation else 1 for _ in range(dims))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dil)]
+    # at least the dilated kernel: then every window holds a real pixel, never padding alone
+    # (PyTorch's max pooling reads outside the input for such a window)
+    sizes = tuple(r + draw(st.integers(0, 3)) for r in reach)
+    x = draw(distinct_tensors((draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels))) + sizes))
+    kwargs = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=draw(st.booleans()))
+    if dilation:
+        kwargs["dilation"] = dil
+    return x, kwargs
+
+
 __all__ = ["shapes", "arrays", "tensors", "broadcastable_tensors", "positive_tensors", "logits_and_labels",
-           "probabilities", "binary_targets", "matmul_pairs", "assume",
-           "broadcast_shapes_into", "attention_inputs"]
+           "probabilities", "binary_targets", "matmul_pairs", "assume", "broadcast_shapes_into", "attention_inputs",
+           "distinct_tensors", "conv_problems", "pool_problems"]
