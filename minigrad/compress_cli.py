@@ -1,14 +1,17 @@
-"""``python -m minigrad prune | quantize | distill``: make a trained 784-H-10 network smaller.
+"""``python -m minigrad prune | quantize | distill``: make a trained network smaller.
 
-Each reads a checkpoint written by ``minigrad train`` and prints the model before and after:
+Each reads a checkpoint written by ``minigrad train`` (the 784-H-10 MLP, or ``--model lenet``
+or ``resnet``) and prints the model before and after:
 held-out accuracy, parameter count, checkpoint size on disk and the time to classify the
 held-out set. The outputs go into ``--out``:
 
-    prune      checkpoint.npz   the pruned network, dense (``minigrad evaluate`` reads it;
-                                with --structured it is a smaller 784-H'-10 network)
-               sparse.npz       unstructured: its weight matrices as CSR (``load_sparse``)
-    quantize   quantized.npz    int8 weights, per-unit scales (``load_quantized``)
-    distill    checkpoint.npz   the student, a 784-N-10 network (``minigrad evaluate`` reads it)
+    prune      checkpoint.npz   the pruned network, dense (``minigrad evaluate`` reads it; with
+                                --structured, MLP only, it is a smaller 784-H'-10 network)
+               sparse.npz       unstructured: its weights as CSR (``load_sparse``)
+    quantize   quantized.npz    int8 weights of the Linear and Conv2d layers, one scale per
+                                output unit or channel (``load_quantized``)
+    distill    checkpoint.npz   the student, a 784-N-10 MLP (``minigrad evaluate`` reads it),
+                                taught by any of the three
 
 and ``metrics.json`` with the figures printed. The recipes are Han et al. 2015 (prune by
 magnitude, retrain at a lower learning rate, repeat), PyTorch's int8 quantisation and Hinton et
@@ -27,28 +30,28 @@ import numpy as np
 
 import minigrad
 from minigrad import nn, optim, quantization
-from minigrad.cli import (IN_FEATURES, build_model, load_checkpoint, load_dataset, predict, rebuild_model,
-                          save_checkpoint,
-                          to_device)
+from minigrad.cli import (build_model, load_checkpoint, load_dataset, model_input, model_name,
+                          predict, rebuild_model, save_checkpoint, to_device)
 from minigrad.cli_guards import CLIError, claim_out_dir, format_bytes, write_text_atomic
 from minigrad.data import DataLoader
 from minigrad.nn.utils import prune, sparsity
 
-QUANTIZED_KIND, SPARSE_KIND = "minigrad.cli mlp int8", "minigrad.cli mlp csr"
+QUANTIZED_KIND, SPARSE_KIND = "minigrad.cli int8", "minigrad.cli csr"
+NO_INSIST = SimpleNamespace(hidden=None, activation=None)  # rebuild_model: whatever the checkpoint holds
 
 
 # --- measuring --------------------------------------------------------------------------
 
-def measure(model, test_set, device: str, path: Path | None = None) -> dict:
+def measure(model, kind: str, test_set, device: str, path: Path | None = None) -> dict:
     """Accuracy on ``test_set``, parameters (all, and non-zero), bytes of ``path`` and the
     time to classify the whole set in batches of 1000: this process's CPU time (best of 3),
     which other programs running at the same time disturb less than the wall clock."""
     loader = DataLoader(test_set, batch_size=1000)
-    predicted, true = predict(model, loader, device)
+    predicted, true = predict(model, loader, device, kind)
     seconds = []
     for _ in range(3):
         start = time.process_time()
-        predict(model, loader, device)
+        predict(model, loader, device, kind)
         seconds.append(time.process_time() - start)
     # a quantised model holds its weights and biases as buffers
     arrays = list(sparsity.effective_parameters(model).values()) + \
@@ -83,8 +86,9 @@ def to_device_host(a):
 
 # --- training ---------------------------------------------------------------------------
 
-def fit(model, train_set, args, epochs: int, teacher=None) -> None:
-    """SGD with momentum over ``train_set``; with a ``teacher``, on Hinton et al.'s loss."""
+def fit(model, kind: str, train_set, args, epochs: int, teacher=None, teacher_kind: str = "mlp") -> None:
+    """SGD with momentum over ``train_set``; with a ``teacher``, on Hinton et al.'s loss (each
+    network gets the images in its own form: flat for an MLP)."""
     if not epochs:
         return
     minigrad.manual_seed(args.seed)
@@ -94,13 +98,13 @@ def fit(model, train_set, args, epochs: int, teacher=None) -> None:
     model.train()
     for epoch in range(1, epochs + 1):
         for images, labels in loader:
-            x, y = images.to(args.device).view(images.shape[0], -1), labels.to(args.device)
-            logits = model(x)
+            images, y = images.to(args.device), labels.to(args.device)
+            logits = model(model_input(images, kind))
             if teacher is None:
                 loss = cross_entropy(logits, y)
             else:
                 with minigrad.no_grad():
-                    soft = teacher(x)
+                    soft = teacher(model_input(images, teacher_kind))
                 loss = nn.distillation_loss(logits, soft, y, args.temperature, args.alpha)
             opt.zero_grad()
             loss.backward()
@@ -117,10 +121,22 @@ def data_for(ckpt: dict, args, train: bool):
     return load_dataset(dataset, data_dir, args.download, train=train)
 
 
-def checkpoint_args(ckpt: dict, hidden: int) -> SimpleNamespace:
-    """What ``cli.save_checkpoint`` records, for a network of ``hidden`` units."""
-    return SimpleNamespace(hidden=hidden, activation=ckpt["arch"]["activation"],
+def checkpoint_args(ckpt: dict, kind: str, hidden: int) -> SimpleNamespace:
+    """What ``cli.save_checkpoint`` records, for a ``kind`` network of ``hidden`` units."""
+    return SimpleNamespace(model=kind, hidden=hidden, activation=ckpt["arch"]["activation"],
                            dataset=ckpt["dataset"], data_dir=ckpt["data_dir"] or None)
+
+
+def load(path: str):
+    """(checkpoint, model, kind) from a 'minigrad train' checkpoint."""
+    ckpt = load_checkpoint(path)
+    model, kind = rebuild_model(ckpt, path, NO_INSIST)
+    return ckpt, model, kind
+
+
+def prunable(model) -> list:
+    """(module, 'weight') for every Linear and convolution: the weights Han et al. prune."""
+    return [(m, "weight") for m in model.modules() if type(m) in (nn.Linear, nn.Conv1d, nn.Conv2d)]
 
 
 def write_metrics(out: Path, metrics: dict) -> None:
@@ -130,41 +146,45 @@ def write_metrics(out: Path, metrics: dict) -> None:
 # --- prune ------------------------------------------------------------------------------
 
 def prune_command(args) -> int:
-    ckpt = load_checkpoint(args.checkpoint)
-    model = to_device(rebuild_model(ckpt, args.checkpoint, _no_insist()), args.device)
+    ckpt, model, kind = load(args.checkpoint)
+    if args.structured and kind != "mlp":
+        raise CLIError(f"--structured removes hidden units of the 784-H-10 MLP; {args.checkpoint} holds "
+                       f"{model_name(kind, None)}: prune its weights without --structured")
+    model = to_device(model, args.device)
     train_set, test_set = data_for(ckpt, args, True), data_for(ckpt, args, False)
     out = Path(args.out)
     with claim_out_dir(out):
-        before = measure(model, test_set, args.device, Path(args.checkpoint))
+        before = measure(model, kind, test_set, args.device, Path(args.checkpoint))
         keep_per_round = (1 - args.amount) ** (1 / args.rounds)
         for _ in range(args.rounds):
             if args.structured:  # whole hidden units: the output columns of the first layer
                 prune.ln_structured(model[0], "weight", 1 - keep_per_round, n=2, dim=1)
             else:
-                prune.global_unstructured([(model[0], "weight"), (model[2], "weight")],
-                                          pruning_method=prune.L1Unstructured, amount=1 - keep_per_round)
-            fit(model, train_set, args, args.retrain_epochs)
+                prune.global_unstructured(prunable(model), pruning_method=prune.L1Unstructured,
+                                          amount=1 - keep_per_round)
+            fit(model, kind, train_set, args, args.retrain_epochs)
         extra = {}
         if args.structured:
             model = sparsity.shrink(model)  # the dead units go: smaller dense matrices
         else:
-            for layer in (model[0], model[2]):
-                prune.remove(layer, "weight")
-        hidden = model[0].out_features
-        save_checkpoint(out / "checkpoint.npz", model, checkpoint_args(ckpt, hidden), ckpt["epoch"],
-                        measure(model, test_set, args.device)["accuracy"])
-        after = measure(model, test_set, args.device, out / "checkpoint.npz")
+            for layer, name in prunable(model):
+                prune.remove(layer, name)
+        hidden = model[0].out_features if kind == "mlp" else ckpt["arch"]["hidden"]
+        save_checkpoint(out / "checkpoint.npz", model, checkpoint_args(ckpt, kind, hidden), ckpt["epoch"],
+                        measure(model, kind, test_set, args.device)["accuracy"])
+        after = measure(model, kind, test_set, args.device, out / "checkpoint.npz")
         if not args.structured:
             minigrad.save({"kind": SPARSE_KIND, "arch": dict(ckpt["arch"]),
-                           "model": {k: sparsity.to_csr(v) if v.ndim == 2 else v
-                                     for k, v in model.state_dict().items()}}, str(out / "sparse.npz"))
+                           "model": {k: {"csr": sparsity.to_csr(v.reshape(v.shape[0], -1)), "shape": list(v.shape)}
+                                     if v.ndim >= 2 else v for k, v in model.state_dict().items()}},
+                          str(out / "sparse.npz"))
             after["sparse_bytes"] = os.path.getsize(out / "sparse.npz")
             extra["sparse.npz (CSR)"] = f"{format_bytes(after['sparse_bytes'])}, " \
                                         f"{before['bytes'] / after['sparse_bytes']:.1f}x smaller than the dense file"
-        kind = "structured: hidden units" if args.structured else "unstructured: weights, by magnitude"
-        report(f"pruned {args.amount:.0%} ({kind}) in {args.rounds} round(s), "
-               f"{args.retrain_epochs} retraining epoch(s) each", {"before": before, "after": after}, extra)
-        write_metrics(out, {"command": "prune", "amount": args.amount, "structured": args.structured,
+        how = "structured: hidden units" if args.structured else "unstructured: weights, by magnitude"
+        report(f"{model_name(kind, ckpt['arch']['hidden'])} pruned {args.amount:.0%} ({how}) in {args.rounds} "
+               f"round(s), {args.retrain_epochs} retraining epoch(s) each", {"before": before, "after": after}, extra)
+        write_metrics(out, {"command": "prune", "model": kind, "amount": args.amount, "structured": args.structured,
                             "rounds": args.rounds, "retrain_epochs": args.retrain_epochs, "hidden": hidden,
                             "before": before, "after": after})
     print(f"wrote {out / 'checkpoint.npz'}" + ("" if args.structured else f", {out / 'sparse.npz'}"))
@@ -173,11 +193,11 @@ def prune_command(args) -> int:
 
 def load_sparse(path) -> nn.Module:
     """The network in a ``sparse.npz`` written by ``minigrad prune``, dense again."""
-    ckpt = minigrad.load(path)
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != SPARSE_KIND:
-        raise CLIError(f"{path} was not written by 'minigrad prune' (no '{SPARSE_KIND}' kind entry)")
-    state = {k: sparsity.from_csr(v) if isinstance(v, dict) else v for k, v in ckpt["model"].items()}
-    model = build_model(state["0.weight"].shape[1], ckpt["arch"]["activation"])
+    ckpt = _load_kind(path, SPARSE_KIND, "prune")
+    state = {k: sparsity.from_csr(v["csr"]).reshape(tuple(v["shape"])) if isinstance(v, dict) else v
+             for k, v in ckpt["model"].items()}
+    arch = ckpt["arch"]
+    model = build_model(arch["hidden"], arch["activation"], arch.get("model", "mlp"))
     model.load_state_dict(state)
     return model
 
@@ -185,31 +205,31 @@ def load_sparse(path) -> nn.Module:
 # --- quantize ---------------------------------------------------------------------------
 
 def quantize_command(args) -> int:
-    ckpt = load_checkpoint(args.checkpoint)
-    model = to_device(rebuild_model(ckpt, args.checkpoint, _no_insist()), args.device)
+    ckpt, model, kind = load(args.checkpoint)
+    model = to_device(model, args.device)
     test_set = data_for(ckpt, args, False)
     out = Path(args.out)
     with claim_out_dir(out):
-        before = measure(model, test_set, args.device, Path(args.checkpoint))
+        before = measure(model, kind, test_set, args.device, Path(args.checkpoint))
         if args.mode == "dynamic":
-            qmodel = quantization.quantize_dynamic(model, {nn.Linear}, dtype=quantization.qint8)
+            qmodel = quantization.quantize_dynamic(model, {nn.Linear, nn.Conv2d}, dtype=quantization.qint8)
         else:
             model.qconfig = quantization.histogram_qconfig if args.observer == "histogram" \
                 else quantization.default_qconfig
             prepared = quantization.prepare(model)
             train_set = data_for(ckpt, args, True)
             predict(prepared, DataLoader(train_set, batch_size=1000, sampler=range(
-                min(args.calibration_size, len(train_set)))), args.device)  # calibration: observe
+                min(args.calibration_size, len(train_set)))), args.device, kind)  # calibration: observe
             qmodel = quantization.convert(prepared)
         minigrad.save({"kind": QUANTIZED_KIND, "arch": dict(ckpt["arch"]), "mode": args.mode,
                        "dataset": ckpt["dataset"], "data_dir": ckpt["data_dir"],
                        "model": qmodel.state_dict()}, str(out / "quantized.npz"))
-        after = measure(qmodel, test_set, args.device, out / "quantized.npz")
+        after = measure(qmodel, kind, test_set, args.device, out / "quantized.npz")
         how = "dynamic (activation ranges per batch)" if args.mode == "dynamic" else \
             f"static ({args.observer} observer, {min(args.calibration_size, len(test_set))} calibration images)"
-        report(f"int8 quantisation, {how}", {"float32": before, "int8": after},
-               {"size ratio": f"{before['bytes'] / after['bytes']:.2f}x smaller"})
-        write_metrics(out, {"command": "quantize", "mode": args.mode, "observer": args.observer,
+        report(f"{model_name(kind, ckpt['arch']['hidden'])}, int8 quantisation, {how}",
+               {"float32": before, "int8": after}, {"size ratio": f"{before['bytes'] / after['bytes']:.2f}x smaller"})
+        write_metrics(out, {"command": "quantize", "model": kind, "mode": args.mode, "observer": args.observer,
                             "before": before, "after": after})
     print(f"wrote {out / 'quantized.npz'}")
     return 0
@@ -217,58 +237,62 @@ def quantize_command(args) -> int:
 
 def load_quantized(path) -> nn.Module:
     """The int8 network in a ``quantized.npz`` written by ``minigrad quantize``."""
-    ckpt = minigrad.load(path)
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != QUANTIZED_KIND:
-        raise CLIError(f"{path} was not written by 'minigrad quantize' (no '{QUANTIZED_KIND}' kind entry)")
-    model = build_model(ckpt["arch"]["hidden"], ckpt["arch"]["activation"])
+    ckpt = _load_kind(path, QUANTIZED_KIND, "quantize")
+    arch = ckpt["arch"]
+    kind = arch.get("model", "mlp")
+    model = build_model(arch["hidden"], arch["activation"], kind)
     if ckpt["mode"] == "dynamic":
-        qmodel = quantization.quantize_dynamic(model)
+        qmodel = quantization.quantize_dynamic(model, {nn.Linear, nn.Conv2d})
     else:  # the structure of a converted model; its values come from the file
         model.qconfig = quantization.default_qconfig
         prepared = quantization.prepare(model)
         with minigrad.no_grad():
-            prepared(minigrad.zeros(1, IN_FEATURES))
+            prepared.eval()(model_input(minigrad.zeros(1, 1, 28, 28), kind))
         qmodel = quantization.convert(prepared)
     qmodel.load_state_dict(ckpt["model"])
     return qmodel
 
 
+def _load_kind(path, kind: str, command: str) -> dict:
+    ckpt = minigrad.load(path)
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != kind:
+        raise CLIError(f"{path} was not written by 'minigrad {command}' (no '{kind}' kind entry)")
+    return ckpt
+
+
 # --- distill ----------------------------------------------------------------------------
 
 def distill_command(args) -> int:
-    ckpt = load_checkpoint(args.teacher)
-    teacher = to_device(rebuild_model(ckpt, args.teacher, _no_insist()), args.device).eval()
+    ckpt, teacher, teacher_kind = load(args.teacher)
+    teacher = to_device(teacher, args.device).eval()
     train_set, test_set = data_for(ckpt, args, True), data_for(ckpt, args, False)
     activation = ckpt["arch"]["activation"]
     out = Path(args.out)
     with claim_out_dir(out):
-        columns = {f"teacher 784-{ckpt['arch']['hidden']}-10": measure(teacher, test_set, args.device,
-                                                                      Path(args.teacher))}
+        columns = {f"teacher {model_name(teacher_kind, ckpt['arch']['hidden'])}":
+                   measure(teacher, teacher_kind, test_set, args.device, Path(args.teacher))}
         minigrad.manual_seed(args.seed)
         student = to_device(build_model(args.student_hidden, activation), args.device)
         initial = {k: v.data.copy() for k, v in student.state_dict().items()}
         if args.compare:  # the same student, same start, same batches, on the labels alone
             alone = to_device(build_model(args.student_hidden, activation), args.device)
             alone.load_state_dict(initial)
-            fit(alone, train_set, args, args.epochs)
-            columns["student alone"] = measure(alone, test_set, args.device)
-        fit(student, train_set, args, args.epochs, teacher=teacher)
-        save_checkpoint(out / "checkpoint.npz", student, checkpoint_args(ckpt, args.student_hidden),
-                        args.epochs, measure(student, test_set, args.device)["accuracy"])
-        columns["distilled student"] = measure(student, test_set, args.device, out / "checkpoint.npz")
+            fit(alone, "mlp", train_set, args, args.epochs)
+            columns["student alone"] = measure(alone, "mlp", test_set, args.device)
+        fit(student, "mlp", train_set, args, args.epochs, teacher=teacher, teacher_kind=teacher_kind)
+        save_checkpoint(out / "checkpoint.npz", student, checkpoint_args(ckpt, "mlp", args.student_hidden),
+                        args.epochs, measure(student, "mlp", test_set, args.device)["accuracy"])
+        columns["distilled student"] = measure(student, "mlp", test_set, args.device, out / "checkpoint.npz")
         report(f"distillation into 784-{args.student_hidden}-10, T = {args.temperature}, alpha = {args.alpha}, "
                f"{args.epochs} epochs", columns)
-        write_metrics(out, {"command": "distill", "temperature": args.temperature, "alpha": args.alpha,
-                            "epochs": args.epochs, "student_hidden": args.student_hidden, "models": columns})
+        write_metrics(out, {"command": "distill", "teacher": teacher_kind, "temperature": args.temperature,
+                            "alpha": args.alpha, "epochs": args.epochs, "student_hidden": args.student_hidden,
+                            "models": columns})
     print(f"wrote {out / 'checkpoint.npz'}")
     return 0
 
 
 # --- arguments --------------------------------------------------------------------------
-
-def _no_insist():
-    return SimpleNamespace(hidden=None, activation=None)
-
 
 def add_commands(commands, data_options, number) -> None:
     """Register prune, quantize and distill on the ``minigrad`` parser's subcommands.

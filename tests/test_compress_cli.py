@@ -14,6 +14,13 @@ from minigrad.datasets import MNISTSample
 
 
 @pytest.fixture(scope="module")
+def lenet(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lenet")
+    assert cli.main(["train", "--model", "lenet", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0
+    return out / "checkpoint.npz"
+
+
+@pytest.fixture(scope="module")
 def teacher(tmp_path_factory):
     out = tmp_path_factory.mktemp("teacher")
     assert cli.main(["train", "--epochs", "3", "--hidden", "64", "--no-progress", "--out", str(out)]) == 0
@@ -39,15 +46,15 @@ def test_iterative_unstructured_pruning_with_retraining(teacher, tmp_path, capsy
     run("prune", "--checkpoint", teacher, "--amount", "0.9", "--rounds", "2", "--retrain-epochs", "1",
         "--out", tmp_path)
     printed = capsys.readouterr().out
-    assert "pruned 90% (unstructured" in printed and "held-out accuracy" in printed and "sparse.npz" in printed
+    assert "784-64-10 pruned 90% (unstructured" in printed and "held-out accuracy" in printed and "sparse.npz" in printed
     m = metrics(tmp_path)
     assert m["before"]["nonzero"] == m["before"]["parameters"] == 784 * 64 + 64 + 64 * 10 + 10
     weights = 784 * 64 + 64 * 10
     assert abs((m["after"]["nonzero"] - 74) / weights - 0.1) < 0.002  # the biases (74) are not pruned
     assert m["after"]["accuracy"] > m["before"]["accuracy"] - 0.05
     assert m["after"]["sparse_bytes"] < m["before"]["bytes"] / 4
-    dense = cli.rebuild_model(cli.load_checkpoint(str(tmp_path / "checkpoint.npz")), "",
-                              SimpleNamespace(hidden=None, activation=None))
+    dense, _ = cli.rebuild_model(cli.load_checkpoint(str(tmp_path / "checkpoint.npz")), "",
+                                 SimpleNamespace(hidden=None, activation=None))
     sparse = compress_cli.load_sparse(tmp_path / "sparse.npz")
     for a, b in zip(dense.state_dict().values(), sparse.state_dict().values()):
         assert np.array_equal(a.data, b.data)
@@ -100,4 +107,25 @@ def test_commands_run_in_a_fresh_process_and_errors_are_one_line(teacher, tmp_pa
     assert_one_line_error(run_cli("distill", "--teacher", tmp_path / "missing.npz", "--student-hidden", "4"),
                           "no such file")
     help_text = run_cli("--help").stdout
-    assert "{train,evaluate,prune,quantize,distill}" in help_text
+    assert "prune,quantize,distill}" in help_text
+
+
+def test_lenet_is_pruned_quantised_and_distilled(lenet, tmp_path, capsys):
+    """LeNet-5: its convolutions are pruned and quantised with its Linear layers."""
+    run("prune", "--checkpoint", lenet, "--amount", "0.8", "--out", tmp_path / "p")
+    m = metrics(tmp_path / "p")
+    assert m["model"] == "lenet" and abs(m["after"]["nonzero"] / m["before"]["nonzero"] - 0.2) < 0.01
+    assert cli.main(["evaluate", "--checkpoint", str(tmp_path / "p" / "checkpoint.npz")]) == 0
+    sparse = compress_cli.load_sparse(tmp_path / "p" / "sparse.npz")
+    assert sparse.features[0].weight.shape == (6, 1, 5, 5) and (sparse.features[0].weight.data == 0).any()
+    run("quantize", "--checkpoint", lenet, "--mode", "static", "--out", tmp_path / "q")
+    m = metrics(tmp_path / "q")
+    assert "LeNet-5, int8 quantisation, static" in capsys.readouterr().out
+    assert 3.2 < m["before"]["bytes"] / m["after"]["bytes"] < 3.9  # small layers: the file's index weighs
+    assert abs(m["after"]["accuracy"] - m["before"]["accuracy"]) <= 0.01
+    qmodel = compress_cli.load_quantized(tmp_path / "q" / "quantized.npz")
+    assert type(qmodel.classifier[1]).__name__ == "QuantizedLinear"
+    assert type(qmodel.features[0]).__name__ == "QuantizedConv2d"
+    run("distill", "--teacher", lenet, "--student-hidden", "16", "--epochs", "1", "--out", tmp_path / "d")
+    assert list(metrics(tmp_path / "d")["models"]) == ["teacher LeNet-5", "distilled student"]
+    assert_one_line_error(run_cli("prune", "--checkpoint", lenet, "--structured"), "--structured", "LeNet-5")

@@ -299,3 +299,21 @@ def test_a_failed_second_pruning_keeps_the_first():
     assert len(m._forward_pre_hooks) == 1 and len(m._forward_pre_hooks[0][0]) == 2
     m(minigrad.randn(2, 7, dtype=minigrad.float64))
     assert np.array_equal(m.weight.data, m.weight_orig.data * mask)
+
+
+def test_a_conv2d_takes_pytorch_s_dim_unchanged():
+    """A convolution's weight is (out, in, kh, kw) in both libraries: dim=0 removes filters in
+    both, and the masks are equal without a transpose."""
+    minigrad.manual_seed(0)
+    conv = nn.Conv2d(3, 8, 3)
+    theirs = torch.nn.Conv2d(3, 8, 3)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(conv.weight.data))
+        theirs.bias.copy_(torch.tensor(conv.bias.data))
+    prune.ln_structured(conv, "weight", 0.25, 2, dim=0)
+    tprune.ln_structured(theirs, "weight", 0.25, 2, dim=0)
+    prune.l1_unstructured(conv, "weight", 0.3)
+    tprune.l1_unstructured(theirs, "weight", 0.3)
+    assert np.array_equal(conv.weight_mask.data, theirs.weight_mask.numpy())
+    x = minigrad.randn(2, 3, 6, 6)
+    np.testing.assert_allclose(conv(x).data, theirs(torch.tensor(x.data)).detach().numpy(), rtol=1e-5, atol=1e-5)

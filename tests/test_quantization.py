@@ -187,7 +187,7 @@ def test_quantize_dynamic_swaps_linear_layers_in_a_copy():
     assert list(q.parameters()) == []
     with pytest.raises(ValueError, match="qint8"):
         Q.quantize_dynamic(model, dtype=minigrad.float32)
-    with pytest.raises(ValueError, match="only nn.Linear"):
+    with pytest.raises(ValueError, match="only Linear, Conv2d layers can be quantised"):
         Q.quantize_dynamic(model, {nn.ReLU})
 
 
@@ -211,6 +211,61 @@ def test_a_pruned_model_quantises_with_its_zeros():
     nn.utils.prune.l1_unstructured(model[0], "weight", 0.5)
     q = Q.quantize_dynamic(model)
     assert np.array_equal(q[0].weight.data == 0, model[0].weight_mask.data == 0)
+
+
+# -- convolutions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config", [dict(), dict(stride=2, padding=1), dict(padding=(2, 1), dilation=(1, 2)),
+                                    dict(padding="same", bias=False)])
+def test_dynamic_conv2d_is_the_scheme_exactly_and_its_weights_are_pytorch_s(config):
+    import conv_reference as ref
+
+    minigrad.manual_seed(3)
+    conv = nn.Conv2d(3, 4, (3, 2), **config)
+    q = Q.DynamicQuantizedConv2d.from_float(conv)
+    assert q.weight.dtype == np.int8 and q.weight.shape == conv.weight.shape and q.weight_scale.shape == (4,)
+    obs = TO.PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
+    obs(torch.tensor(conv.weight.data))
+    t_scale, t_zero = obs.calculate_qparams()
+    assert q.weight_scale.data.tobytes() == t_scale.numpy().tobytes()
+    theirs = torch.quantize_per_channel(torch.tensor(conv.weight.data), t_scale, t_zero, 0, torch.qint8)
+    assert np.array_equal(q.weight.data, theirs.int_repr().numpy())
+    x = minigrad.tensor(np.random.default_rng(0).standard_normal((2, 3, 7, 6)).astype(np.float32))
+    s_x, z_x = Q.qparams_from_min_max(x.data.min(), x.data.max(), 0, 255, symmetric=False)
+    centred = np.clip(np.rint(x.data * (1.0 / float(s_x))) + int(z_x), 0, 255) - int(z_x)
+    # the loops of the plain reference on the integers, in float64 (exact), then the scales
+    acc = ref.conv(centred.astype(np.float64), q.weight.data.astype(np.float64), stride=conv.stride,
+                   padding=conv.padding, dilation=conv.dilation)
+    expected = float(s_x) * q.weight_scale.data.astype(np.float64).reshape(-1, 1, 1) * acc
+    if conv.bias is not None:
+        expected += conv.bias.data.reshape(-1, 1, 1)
+    np.testing.assert_allclose(q(x).data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(q(x).data, conv(x).data, atol=0.05)  # and near the float layer
+
+
+def test_lenet_quantised_whole_keeps_its_accuracy_at_a_quarter_of_the_size(tmp_path):
+    from minigrad.models import LeNet5
+
+    minigrad.manual_seed(0)
+    model = LeNet5()
+    rng = np.random.default_rng(1)
+    x = minigrad.tensor(rng.random((64, 1, 28, 28)).astype(np.float32))
+    y = (model(x).data.argmax(1))  # an untrained net's own labels: a function to keep
+    model.qconfig = Q.default_qconfig
+    prepared = Q.prepare(model)
+    with minigrad.no_grad():
+        prepared(x)
+    q = Q.convert(prepared)
+    assert [type(m).__name__ for m in q.features if "Conv" in type(m).__name__] == ["QuantizedConv2d"] * 2
+    with minigrad.no_grad():
+        assert (q(x).data.argmax(1) == y).mean() > 0.9
+    dynamic = Q.quantize_dynamic(model, {nn.Linear, nn.Conv2d})
+    assert type(dynamic.features[0]) is Q.DynamicQuantizedConv2d
+    minigrad.save(model.state_dict(), tmp_path / "f.npz")
+    minigrad.save(dynamic.state_dict(), tmp_path / "q.npz")
+    assert os.path.getsize(tmp_path / "f.npz") / os.path.getsize(tmp_path / "q.npz") > 3.5
+    with pytest.raises(TypeError, match="groups=1"):
+        Q.DynamicQuantizedConv2d.from_float(nn.Conv2d(4, 4, 3, groups=2))
 
 
 # -- static quantisation -----------------------------------------------------------------------
