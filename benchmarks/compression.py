@@ -5,20 +5,22 @@
 On the 5,000 MNIST digits bundled with minigrad (4,000 to train, 1,000 held out), every model
 trained with SGD (momentum 0.9, batch 32) from seeded weights in float32:
 
-han     LeNet-300-100 as an MLP (784-300-100-10). Accuracy against the fraction of weights kept
-        (global magnitude pruning of the three weight matrices), without retraining and with
+han     LeNet-300-100 as an MLP (784-300-100-10), and LeNet-5 (minigrad.models, 61,706
+        parameters). Accuracy against the fraction of weights kept (global magnitude pruning of
+        every weight matrix and convolution kernel), without retraining and with
         iterative pruning + retraining (each step prunes to the next fraction on the schedule,
         then retrains at a tenth of the learning rate), as Han et al.'s Figure 5/6 and Table 1;
-        the final model's size dense, as CSR, deflated; and structured pruning that removes half
-        of each hidden layer's units, shrunk into smaller dense matrices, timed.
+        the final model's size dense, as CSR, deflated; and, for LeNet-300-100, structured
+        pruning that removes half of each hidden layer's units, shrunk into smaller dense
+        matrices, timed. LeNet-5 retrains 3 epochs per step instead of 8 (it trains slower).
 hinton  A teacher (784-1200-1200-10, Hinton et al.'s net without dropout) and a small student
         (784-16-10) trained alone and on the teacher's soft targets at several temperatures
         (alpha = 0.9), over seeds: each student starts from the same weights and sees the same
         batches as the student alone of its seed.
-int8    The article's 784-100-10 and LeNet-300-100: float32 against int8 dynamic, static
+int8    The article's 784-100-10, LeNet-300-100 and LeNet-5: float32 against int8 dynamic, static
         (min-max and histogram calibration on 1,000 training digits) and quantisation-aware
-        fine-tuning (1 epoch at a tenth of the learning rate, against the float model trained
-        the same epoch): held-out accuracy, checkpoint
+        fine-tuning (MLPs: 1 epoch at a tenth of the learning rate, against the float model
+        trained the same epoch): held-out accuracy, checkpoint
         bytes (minigrad.save), CPU time to classify the 1,000 held-out digits; PyTorch's float32
         and int8 (quantize_dynamic, fbgemm) times on the same weights for comparison.
 
@@ -36,10 +38,10 @@ import numpy as np
 
 from . import common
 
-FULL = dict(seeds=3, han_epochs=20, han_retrain_epochs=8, teacher_epochs=20, student_epochs=20, student_lr=0.02,
+FULL = dict(seeds=3, han_epochs=20, han_retrain_epochs=8, han_lenet5_retrain_epochs=3, teacher_epochs=20, student_epochs=20, student_lr=0.02,
             student_lrs=[0.01, 0.02, 0.05], sweep_temperature=8, temperatures=[1, 2, 4, 8, 20], hinton_seeds=5,
             transfer_per_class=40, transfer_epochs=100, int8_epochs=15, teacher=[784, 1200, 1200, 10])
-QUICK = dict(seeds=1, han_epochs=1, han_retrain_epochs=1, teacher_epochs=1, student_epochs=1, student_lr=0.02,
+QUICK = dict(seeds=1, han_epochs=1, han_retrain_epochs=1, han_lenet5_retrain_epochs=1, teacher_epochs=1, student_epochs=1, student_lr=0.02,
              student_lrs=[0.02], sweep_temperature=4, temperatures=[4], hinton_seeds=1, transfer_per_class=5,
              transfer_epochs=1, int8_epochs=1, teacher=[784, 64, 10])
 LR, BATCH = 0.05, 32
@@ -75,6 +77,21 @@ def mlp(sizes, seed):
     return nn.Sequential(*layers[:-1])
 
 
+def lenet5(seed):
+    import minigrad
+    from minigrad.models import LeNet5
+
+    minigrad.manual_seed(seed)
+    return LeNet5()
+
+
+def inputs(model, x):
+    """The digits as ``model`` takes them: flat (N, 784) for an MLP, (N, 1, 28, 28) for LeNet-5."""
+    from minigrad.models import LeNet5
+
+    return x.reshape(-1, 1, 28, 28) if isinstance(model, LeNet5) else x
+
+
 def train(model, data, epochs, seed, lr=LR, soft_targets=None, temperature=4.0, alpha=0.9, subset=None):
     """SGD over the training digits (or the indices ``subset``), a fresh shuffle per epoch drawn
     from ``seed``; with ``soft_targets`` (the teacher's logits for every training digit), on
@@ -89,7 +106,7 @@ def train(model, data, epochs, seed, lr=LR, soft_targets=None, temperature=4.0, 
         shuffled = order[rng.permutation(len(order))]
         for start in range(0, len(shuffled), BATCH):
             idx = shuffled[start:start + BATCH]
-            logits, labels = model(data.x_train[idx]), data.y_train[idx]
+            logits, labels = model(inputs(model, data.x_train[idx])), data.y_train[idx]
             if soft_targets is None:
                 loss = loss_fn(logits, labels)
             else:
@@ -104,7 +121,7 @@ def accuracy(model, data) -> float:
     import minigrad
 
     with minigrad.no_grad():
-        return float((model(data.x_test).argmax(axis=1).numpy() == data.y_test).mean())
+        return float((model(inputs(model, data.x_test)).argmax(axis=1).numpy() == data.y_test).mean())
 
 
 def cpu_ms(call, repeats=7) -> float:
@@ -118,6 +135,8 @@ def cpu_ms(call, repeats=7) -> float:
 
 def forward_ms(model, x) -> float:
     import minigrad
+
+    x = inputs(model, x)
 
     def call():
         with minigrad.no_grad():
@@ -137,7 +156,7 @@ def file_bytes(obj) -> int:
 def weights(model):
     from minigrad import nn
 
-    return [(m, "weight") for m in model if isinstance(m, nn.Linear)]
+    return [(m, "weight") for m in model.modules() if type(m) in (nn.Linear, nn.Conv2d)]
 
 
 def prune_to(model, kept: float):
@@ -156,25 +175,35 @@ def prune_to(model, kept: float):
 # -- Han et al. 2015 -----------------------------------------------------------------------------
 
 def han(data, cfg):
+    """LeNet-300-100 (with the structured experiment) and LeNet-5 (fewer retraining epochs:
+    it trains slower)."""
+    return {"LeNet-300-100": han_one(data, cfg, lambda seed: mlp(LENET_300_100, seed), cfg["han_retrain_epochs"]),
+            "LeNet-5": han_one(data, cfg, lenet5, cfg["han_lenet5_retrain_epochs"], structured_too=False)}
+
+
+def han_one(data, cfg, make, retrain_epochs, structured_too=True):
     runs = []
     for seed in range(cfg["seeds"]):
-        dense = train(mlp(LENET_300_100, seed), data, cfg["han_epochs"], seed)
+        dense = train(make(seed), data, cfg["han_epochs"], seed)
         run = {"seed": seed, "dense": accuracy(dense, data)}
         run["no_retraining"] = {k: accuracy(prune_to(copy.deepcopy(dense), k), data) for k in KEPT}
         model, run["iterative"] = copy.deepcopy(dense), []
         for k in SCHEDULE:
             prune_to(model, k)
             before = accuracy(model, data)
-            train(model, data, cfg["han_retrain_epochs"], seed + 1 + int(100 * k), lr=LR / 10)
+            train(model, data, retrain_epochs, seed + 1 + int(100 * k), lr=LR / 10)
             run["iterative"].append({"kept": k, "pruned": before, "retrained": accuracy(model, data)})
             if k in (0.08, SCHEDULE[-1]):
                 run[f"kept_{k}"] = kept_and_stored(model)
-        run["structured"] = structured(dense, data, seed)
+        if structured_too:
+            run["structured"] = structured(dense, data, seed)
         runs.append(run)
-        print(f"  han seed {seed}: dense {run['dense']:.1%}, 8% kept: no retraining "
-              f"{run['no_retraining'][0.08]:.1%}, iterative {_at(run, 0.08):.1%}; "
-              f"structured {run['structured']['accuracy']:.1%} at {run['structured']['speedup']:.2f}x speed")
-    return {"runs": runs, "kept": KEPT, "schedule": SCHEDULE, "summary": summarise_han(runs)}
+        print(f"  {type(dense).__name__} seed {seed}: dense {run['dense']:.1%}, 8% kept: no retraining "
+              f"{run['no_retraining'][0.08]:.1%}, iterative {_at(run, 0.08):.1%}"
+              + (f"; structured {run['structured']['accuracy']:.1%} at {run['structured']['speedup']:.2f}x speed"
+                 if structured_too else ""))
+    return {"runs": runs, "kept": KEPT, "schedule": SCHEDULE, "retrain_epochs": retrain_epochs,
+            "summary": summarise_han(runs)}
 
 
 def kept_and_stored(model):
@@ -219,8 +248,8 @@ def summarise_han(runs):
     return {"dense": mean([r["dense"] for r in runs]),
             "no_retraining": {k: mean([r["no_retraining"][k] for r in runs]) for k in KEPT},
             "iterative": {k: mean([_at(r, k) for r in runs]) for k in SCHEDULE},
-            "structured_accuracy": mean([r["structured"]["accuracy"] for r in runs]),
-            "structured_speedup": mean([r["structured"]["speedup"] for r in runs])}
+            **({"structured_accuracy": mean([r["structured"]["accuracy"] for r in runs]),
+                "structured_speedup": mean([r["structured"]["speedup"] for r in runs])} if "structured" in runs[0] else {})}
 
 
 # -- Hinton et al. 2015 --------------------------------------------------------------------------
@@ -274,18 +303,24 @@ def int8(data, cfg):
     from minigrad import nn, quantization as Q
 
     out = {}
-    for name, sizes in (("784-100-10", ARTICLE), ("LeNet-300-100", LENET_300_100)):
+    makers = {"784-100-10": lambda seed: mlp(ARTICLE, seed), "LeNet-300-100": lambda seed: mlp(LENET_300_100, seed),
+              "LeNet-5": lenet5}
+    for name, make in makers.items():
         runs = []
         for seed in range(cfg["seeds"]):
-            model = train(mlp(sizes, seed), data, cfg["int8_epochs"], seed)
-            variants = {"float32": model, "int8 dynamic": Q.quantize_dynamic(model, {nn.Linear}, dtype=Q.qint8)}
+            model = train(make(seed), data, cfg["int8_epochs"], seed)
+            variants = {"float32": model,
+                        "int8 dynamic": Q.quantize_dynamic(model, {nn.Linear, nn.Conv2d}, dtype=Q.qint8)}
             for label, qconfig in (("int8 static min-max", Q.default_qconfig),
                                    ("int8 static histogram", Q.histogram_qconfig)):
                 m = copy.deepcopy(model)
                 m.qconfig = qconfig
                 prepared = Q.prepare(m)
-                prepared(data.x_calibration)
+                prepared(inputs(m, data.x_calibration))
                 variants[label] = Q.convert(prepared)
+            if name == "LeNet-5":  # quantisation-aware training covers Linear layers only
+                runs.append(measure_variants(variants, data, seed, torch_too=False))
+                continue
             qat = copy.deepcopy(model)
             qat.qconfig = Q.default_qat_qconfig
             qat = Q.prepare_qat(qat)
@@ -293,13 +328,7 @@ def int8(data, cfg):
             variants["int8 QAT"] = Q.convert(qat.eval())
             # QAT trained one more epoch: the fair comparison is the float model trained the same
             variants["float32 + the same epoch"] = train(copy.deepcopy(model), data, 1, seed + 7, lr=LR / 10)
-            run = {label: {"accuracy": accuracy(m, data), "bytes": file_bytes(m.state_dict())}
-                   for label, m in variants.items()}
-            if seed == 0:
-                for label, m in variants.items():
-                    run[label]["cpu_ms"] = forward_ms(m, data.x_test)
-                run["torch"] = torch_times(model, data)
-            runs.append(run)
+            runs.append(measure_variants(variants, data, seed))
         out[name] = runs
         first = runs[0]
         print(f"  {name}: " + ", ".join(f"{k} {np.mean([r[k]['accuracy'] for r in runs]):.2%} "
@@ -308,6 +337,18 @@ def int8(data, cfg):
               + (f"; torch float32 {first['torch']['float32_ms']:.1f} ms, int8 {first['torch']['int8_ms']:.1f} ms"
                  if first.get("torch") else ""))
     return out
+
+
+def measure_variants(variants, data, seed, torch_too=True):
+    """Accuracy and file bytes of each; for seed 0 also the CPU time (and PyTorch's)."""
+    run = {label: {"accuracy": accuracy(m, data), "bytes": file_bytes(m.state_dict())}
+           for label, m in variants.items()}
+    if seed == 0:
+        for label, m in variants.items():
+            run[label]["cpu_ms"] = forward_ms(m, data.x_test)
+        if torch_too:
+            run["torch"] = torch_times(variants["float32"], data)
+    return run
 
 
 def torch_times(model, data):
