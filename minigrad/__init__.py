@@ -10,7 +10,7 @@ Where things live:
 """
 from . import autograd  # noqa: I001  (autograd first: it and tensor refer to each other)
 from . import cuda, nn, optim
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device
 from .factories import (arange, bool_, default_generator, float16, float32, float64, full, int32, int64,
                         manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like, tensor,
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "tensor", "zeros", "ones", "full", "rand", "randn", "randint", "arange",
     "zeros_like", "ones_like", "rand_like", "randn_like", "manual_seed", "default_generator",
-    "no_grad", "enable_grad", "is_grad_enabled", "device", "cuda", "nn", "optim", "save", "load",
+    "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode", "device", "cuda", "nn", "optim", "save", "load",
     "gradcheck", "relu", "sigmoid", "tanh", "softmax", "exp", "log", "matmul",
     "float16", "float32", "float64", "int32", "int64", "uint8", "bool_",
 ]

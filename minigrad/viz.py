@@ -1,7 +1,8 @@
 """Draw the computation graph that the engine recorded, as Graphviz DOT.
 
-``draw_graph(t)`` walks back from ``t`` through each tensor's ``_ctx`` (the op that made it,
-``ctx.fn``, and its forward arguments, ``ctx.inputs``) and writes one box per tensor (shape,
+``draw_graph(t)`` walks back from ``t`` through the graph's nodes (``autograd.node_of(t)``:
+the op that made it, ``ctx.fn``, its forward arguments, ``ctx.inputs``, and the nodes they
+came from, ``ctx.parents``) and writes one box per tensor (shape,
 dtype, its values when there are only a few, and its ``grad`` once backward has filled it) and
 one ellipse per op. The DOT text needs no dependency; turning it into a picture needs the
 Graphviz ``dot`` program (``apt-get install graphviz``, ``brew install graphviz`` or
@@ -19,7 +20,7 @@ import subprocess
 from numbers import Number
 from pathlib import Path
 
-from . import backend
+from . import autograd, backend
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "Graph", "dot_available"]
@@ -148,14 +149,14 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_grad: bool = Tru
              '  node [fontname="Helvetica", fontsize=11];', '  edge [color="#555555"];']
     n_ops = n_consts = 0
 
-    def node_id(t: Tensor) -> tuple[str, bool]:
-        key = id(t)
+    def node_id(t: Tensor, node) -> tuple[str, bool]:
+        key = id(t) if node is None else id(node)  # a box per graph node (an in-place op makes a new one)
         if key in ids:
             return ids[key], False
         ids[key] = f"t{len(ids)}"
         return ids[key], True
 
-    def tensor_node(t: Tensor, nid: str) -> str:
+    def tensor_node(t: Tensor, nid: str, leaf: bool) -> str:
         label = f"{tuple(t.shape)} {t.dtype}"
         if id(t) in names:
             label = f"{names[id(t)]}: {label}"
@@ -166,34 +167,35 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_grad: bool = Tru
             label += f"\ngrad {_describe(t.grad.data, max_values, precision)}"
         if t is tensor:
             style = 'style="filled,bold", fillcolor="#fde2c8", penwidth=2'
-        elif t._ctx is None and t.requires_grad:
+        elif leaf and t.requires_grad:
             style = 'style=filled, fillcolor="#cfe2ff"'
-        elif t._ctx is None:
+        elif leaf:
             style = 'style=filled, fillcolor="#eeeeee"'
         else:
             style = 'style=filled, fillcolor="#ffffff"'
         return f"  {nid} [shape=box, label={_quote(label)}, {style}];"
 
-    root_id, _ = node_id(tensor)
-    lines.append(tensor_node(tensor, root_id))
-    stack = [tensor]
+    root = autograd.node_of(tensor)
+    root_id, _ = node_id(tensor, root)
+    lines.append(tensor_node(tensor, root_id, tensor.is_leaf))
+    stack = [(root_id, root)]
     while stack:  # an explicit stack, as the engine's, so deep graphs draw too
-        t = stack.pop()
-        ctx = t._ctx
-        if ctx is None:
+        nid_out, ctx = stack.pop()
+        if not isinstance(ctx, autograd.Context):
             continue
         op = f"op{n_ops}"
         n_ops += 1
         freed = ctx.inputs is None
         label = ctx.fn.__name__ + ("\n(graph freed)" if freed else "")
         lines.append(f'  {op} [shape=ellipse, label={_quote(label)}, style=filled, fillcolor="#fff7c2"];')
-        lines.append(f"  {op} -> {ids[id(t)]};")
-        for a in () if freed else ctx.inputs:
+        lines.append(f"  {op} -> {nid_out};")
+        # ctx.inputs are the arguments as forward saw them; ctx.parents the graph's edges
+        for a, node in () if freed else zip(ctx.inputs, ctx.parents):
             if isinstance(a, Tensor):
-                nid, new = node_id(a)
+                nid, new = node_id(a, node)
                 if new:
-                    lines.append(tensor_node(a, nid))
-                    stack.append(a)
+                    lines.append(tensor_node(a, nid, leaf=not isinstance(node, autograd.Context)))
+                    stack.append((nid, node))
                 lines.append(f"  {nid} -> {op};")
             elif isinstance(a, Number) and not isinstance(a, bool):
                 const = f"c{n_consts}"
