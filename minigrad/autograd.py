@@ -2,17 +2,18 @@
 
 A ``Function`` computes on raw arrays. ``Function.apply`` runs its ``forward``, wraps the
 result in a Tensor and, when a gradient is wanted, keeps a ``Context``: the graph's node for
-that result. It remembers the op, its inputs, what it saved and ``ctx.parents``, the node each
-input came from (the input's own context, or the input itself for a leaf). ``backward`` visits
-the nodes from the output back to the leaves in reverse topological order and hands each op
-the gradient of the output with respect to its result; the op returns the gradients with
-respect to its inputs (chain rule), and the engine adds them up where one tensor fed several
-ops.
+that result. It remembers the op, its inputs and what it saved; the node each input came from
+(``ctx.parents``) is the input's own context, or the input itself for a leaf. ``backward``
+visits the nodes from the output back to the leaves in reverse topological order and hands
+each op the gradient of the output with respect to its result; the op returns the gradients
+with respect to its inputs (chain rule), and the engine adds them up where one tensor fed
+several ops.
 
 Nodes are kept apart from tensors so that an in-place op can give a tensor a new node (its
-new history) while the ops that read the tensor before keep pointing at the old one. A
-version counter on each tensor, bumped by every in-place op, lets backward refuse to use a
-saved array that was overwritten after it was saved.
+new history) while the ops that read the tensor before keep the old one: a tensor whose
+history was replaced remembers its old nodes, and each node its creation number, which says
+which one it read. A version counter on each tensor, bumped by every in-place op, lets
+backward refuse to use a saved array that was overwritten after it was saved.
 
 Tensor and this module are one unit: the engine reads and writes the Tensor slots whose names
 start with an underscore (``_ctx``, ``_requires_grad``, ``_version_counter``, ...); nothing else does.
@@ -21,25 +22,42 @@ from __future__ import annotations
 
 import functools
 import heapq
+import sys
 import weakref
 from numbers import Number
 
 from .backend import get_array_module
 
 _grad_enabled = True
+_epoch = 0  # counts every in-place op anywhere: a node made since the last one needs no version check
+_views_changed = False  # set once an in-place op changes a tensor that has views: they may be stale
+# Set once and for all by the first of each: until then backward skips looking for them.
+_rebased = False        # a tensor got a new node from an in-place op (autograd._rebase)
+_node_hooks = False     # a hook was registered on a tensor (register_hook, retain_grad)
 
 
 class Context:
     """What one recorded op keeps for its backward: ``ctx.save_for_backward(*arrays)`` and any
     attributes the op sets (``ctx.shape = ...``), plus the engine's fields: ``fn``, ``inputs``
-    (the arguments of forward), ``parents`` (the node of each input), ``seq`` (the creation
-    number of the result) and ``hooks`` (registered on a non-leaf tensor)."""
+    (the arguments of forward), ``hooks`` (registered on a non-leaf tensor) and ``_seq`` (the
+    creation number of the result, named as a Tensor's so that the heap reads either).
+    ``parents`` gives the node each input came from."""
 
-    __slots__ = ("fn", "inputs", "parents", "needs_input_grad", "saved_tensors", "saved_versions",
-                 "seq", "hooks", "__dict__")
+    __slots__ = ("fn", "inputs", "needs_input_grad", "epoch", "_seq", "__dict__")
+    saved_tensors = ()     # class defaults, so that Function.apply need not set them on every node
+    output_changed = None  # (the output's version counter, its version when saved): see bump_version
+    hooks = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
+
+    @property
+    def parents(self):
+        """The graph's edges: for each input, the node it came from (None for an input that
+        needs no gradient), as this op saw it; None once backward has freed the node."""
+        if self.inputs is None:
+            return None
+        return tuple(_node_seen(a, self._seq) if n else None for a, n in zip(self.inputs, self.needs_input_grad))
 
     def __repr__(self):
         fn = getattr(self, "fn", None)
@@ -64,35 +82,34 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        raw, needs, parents, first = [], [], [], None
+        raw, needs, first = [], [], None
+        views_changed = _views_changed and _grad_enabled
         for a in args:
             if isinstance(a, Tensor):
                 if first is None:
                     first = a.data
                 elif type(a.data) is not type(first):
                     _raise_device_mix(cls, args)
-                if a._view is not None and _grad_enabled:
+                if views_changed and a._view is not None:
                     refresh_view(a)
                 raw.append(a.data)
                 needs.append(a._requires_grad)
-                parents.append((a._ctx or a) if a._requires_grad else None)
             else:
                 raw.append(a)
                 needs.append(False)
-                parents.append(None)
         ctx = Context()
         ctx.needs_input_grad = needs
-        ctx.saved_tensors = ()
         out = cls.forward(ctx, *raw)
         if type(out) is not type(first):  # ufuncs turn 0-d arrays into scalars
             out = get_array_module(first).asarray(out)
-        view = _view_of(cls, out, args, raw)
+        view = _view_of(cls, out, args, raw) if out.base is not None or out is first else None
         if not (_grad_enabled and True in needs):
-            return Tensor(out, view=view)
-        ctx.fn, ctx.inputs, ctx.parents, ctx.hooks = cls, args, parents, None
-        result = Tensor(out, ctx=ctx, view=view)
-        ctx.seq = result._seq
-        ctx.saved_versions = _saved_versions(ctx.saved_tensors, args, result) if ctx.saved_tensors else None
+            return Tensor(out, False, None, view)
+        ctx.fn = cls
+        ctx.inputs = args
+        result = Tensor(out, False, ctx, view)
+        ctx._seq = result._seq
+        ctx.epoch = _epoch
         return result
 
 
@@ -118,39 +135,68 @@ def sum_to(x, shape):
 
 
 # -- versions: which saved arrays backward must find unchanged ------------------------------
-def _saved_versions(saved, args, result):
-    """(index in saved, input position or -1 for the output, version counter, version now) for
-    each saved array that is, or is a view of, an input tensor's or the result's data.
+# Every in-place op bumps its tensor's version counter and the global ``_epoch``, and the
+# counter keeps the epochs of its last bumps. A node notes the epoch it was made at; backward
+# looks at a node's saved arrays only when some in-place op has run since (rarely: none runs
+# between a forward and its backward in a training loop), so recording costs one store.
+# Only saved arrays that are, or are views of, an input's or the output's data are checked:
+# arrays the forward computed for itself are private to the op (PyTorch checks exactly its
+# saved inputs and outputs too), so ``y = x + 1; x.add_(1)`` still backpropagates. A change
+# to an output is noted on the node that made it, which the changed tensor knows.
+_KEPT_BUMPS = 16
 
-    Only those can be changed in place behind the op's back; arrays the forward computed for
-    itself are private to the op. (PyTorch checks exactly its saved inputs and outputs too.)
-    """
-    records = []
-    for k, s in enumerate(saved):
-        base = getattr(s, "base", None)  # also skips saved numbers and shapes
-        if s is result.data or (base is not None and (base is result.data or base is result.data.base)):
-            records.append((k, -1, result._version_counter, result._version_counter[0]))
-            continue
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                d = a.data
-                if s is d or (base is not None and (base is d or base is d.base)):
-                    records.append((k, i, a._version_counter, a._version_counter[0]))
-                    break
-    return tuple(records) or None
+
+def bump_version(t) -> None:
+    """Count one in-place change of ``t`` (and of every tensor sharing its memory through views)."""
+    global _epoch, _views_changed
+    _epoch += 1
+    vc = t._version_counter
+    for owner in (t,) if t._view is None else (t, t._view[0]):
+        ctx = owner._ctx  # the node whose output is being overwritten
+        if ctx is not None and ctx.output_changed is None and any(s is owner.data for s in ctx.saved_tensors or ()):
+            ctx.output_changed = vc, vc[0], owner.data
+    vc[0] += 1
+    if vc[1] is None:
+        vc[1] = [_epoch]
+    else:
+        vc[1].append(_epoch)
+        if len(vc[1]) > _KEPT_BUMPS:
+            del vc[1][0]
+    if vc[2]:
+        _views_changed = True
 
 
 def _check_versions(ctx):
-    for k, where, counter, expected in ctx.saved_versions:
-        if counter[0] != expected:
-            s = ctx.saved_tensors[k]
-            what = "its output" if where < 0 else f"its input {where}"
-            raise RuntimeError(
-                f"backward: one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: the {s.dtype} tensor of shape {tuple(s.shape)} that {ctx.fn.__name__} "
-                f"saved ({what}) is at version {counter[0]}; expected version {expected} instead; "
-                "compute the new value out of place (y = y + 1 rather than y += 1), or .clone() the "
-                "tensor before changing it")
+    if ctx.output_changed is not None:
+        vc, expected, s = ctx.output_changed
+        _raise_version_error(ctx, s, "its output", vc[0], expected)
+    for s in ctx.saved_tensors:
+        i = _input_holding(ctx.inputs, s)
+        if i is None:
+            continue
+        vc = ctx.inputs[i]._version_counter
+        later = [e for e in vc[1] or () if e > ctx.epoch]
+        if later:
+            unsure = len(later) == _KEPT_BUMPS and vc[0] > _KEPT_BUMPS  # older bumps were forgotten
+            _raise_version_error(ctx, s, f"its input {i}", vc[0], f"{vc[0] - len(later)}{' or earlier' if unsure else ''}")
+
+
+def _raise_version_error(ctx, s, what, now, expected):
+    raise RuntimeError(
+        f"backward: one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: the {s.dtype} tensor of shape {tuple(s.shape)} that {ctx.fn.__name__} "
+        f"saved ({what}) is at version {now}; "
+        f"expected version {expected} instead; compute the new value out of place (y = y + 1 rather "
+        "than y += 1), or .clone() the tensor before changing it")
+
+
+def _input_holding(inputs, s):
+    """The position of the input tensor whose data ``s`` is, or is a view of (None if none)."""
+    base = getattr(s, "base", None)  # None also for saved numbers and shapes
+    for i, a in enumerate(inputs):
+        if isinstance(a, Tensor) and (a.data is s or (base is not None and (base is a.data or base is a.data.base))):
+            return i
+    return None
 
 
 # -- views: outputs that share memory with an input -------------------------------------------
@@ -174,6 +220,7 @@ def _view_of(cls, out, args, raw):
 
 
 def _extend_view(a, step):
+    a._version_counter[2] = True  # it has views now: a change to it may leave them stale
     if a._view is None:
         return (a, (step,), a._version_counter[0], _grad_enabled)
     root, steps = a._view[0], a._view[1]
@@ -273,7 +320,7 @@ def inplace(name: str, target, op, *operands, fast=None):
     except ValueError as e:  # an operand broadcasting to a larger shape than the target's
         raise RuntimeError(f"{name}: {e}; an in-place op can't change its tensor's shape "
                            f"{target.shape}: use an out-of-place op") from None
-    target._version_counter[0] += 1
+    bump_version(target)
     return target
 
 
@@ -306,7 +353,7 @@ def commit(name: str, target, result):
         return target
     if out is not data:
         data[...] = out
-    target._version_counter[0] += 1
+    bump_version(target)
     if ctx is not None:
         _rebase(target, ctx)
         _keep_saved_output(ctx, target, result)
@@ -317,40 +364,33 @@ def _keep_saved_inputs(ctx, data):
     """The op read ``data`` and may have saved it; it is about to be overwritten, so the op
     keeps a copy of its old values instead (PyTorch saves ``original_self`` the same way)."""
     saved = ctx.saved_tensors
-    if not any(s is data for s in saved):
-        return
-    copy = data.copy()
-    ctx.saved_tensors = tuple(copy if s is data else s for s in saved)
-    kept = tuple(r for r in ctx.saved_versions or () if saved[r[0]] is not data)
-    ctx.saved_versions = kept or None
+    if any(s is data for s in saved):
+        copy = data.copy()
+        ctx.saved_tensors = tuple(copy if s is data else s for s in saved)
 
 
 def _keep_saved_output(ctx, target, result):
     """An op that saved its output (``exp``) can read it from the target after the write, as
-    long as the target is not changed again: record the target's new version for it."""
-    records = ctx.saved_versions
-    if records is None or not any(r[1] < 0 for r in records):
-        return
-    saved = list(ctx.saved_tensors)
-    kept = []
-    for k, where, counter, version in records:
-        if where < 0 and saved[k] is result.data:
-            saved[k] = target.data
-            kept.append((k, where, target._version_counter, target._version_counter[0]))
-        else:
-            kept.append((k, where, counter, version))
-    ctx.saved_tensors, ctx.saved_versions = tuple(saved), tuple(kept)
+    long as the target is not changed again (``target`` now has ``ctx`` as its node, so a
+    later change is noted on it)."""
+    if any(s is result.data for s in ctx.saved_tensors):
+        ctx.saved_tensors = tuple(target.data if s is result.data else s for s in ctx.saved_tensors)
+        ctx.epoch = _epoch  # the write just made is what it saved: only later changes count
 
 
 def _rebase(t, ctx):
     """Make ``ctx`` (a node whose inputs include ``t`` as it was) ``t``'s history.
 
-    The old node stays reachable through ``ctx.parents``; in ``ctx.inputs`` a stand-in tensor
-    takes ``t``'s place, so that walking ``ctx.inputs`` never leads from ``t`` back to ``t``.
+    ``t`` remembers its old node with the creation number of the new one: the ops made before
+    that (``ctx`` included) read the old node (``_node_seen``). In ``ctx.inputs`` a stand-in
+    tensor takes ``t``'s place, so that ``t`` does not hold itself through its own node.
     A ``retain_grad()`` moves to the new node, as in PyTorch; hooks stay with the old one.
     """
+    global _rebased
     old = t._ctx
     _stand_in(ctx, t)
+    t._history = (t._history or ()) + ((ctx._seq, old),)
+    _rebased = True
     if old is not None and old.hooks:
         moved = [h for h in old.hooks if isinstance(h, RetainGrad)]
         for h in moved:
@@ -363,8 +403,20 @@ def _stand_in(ctx, t):
     """In ``ctx.inputs``, put a tensor standing for ``t`` as it was (its data, its old node) in
     place of ``t``, which is about to get a new history."""
     if any(a is t for a in ctx.inputs):
-        stand_in = Tensor(t.data, ctx=t._ctx) if t._ctx is not None else Tensor(t.data)
+        stand_in = Tensor(t.data, False, t._ctx)
+        stand_in._version_counter = t._version_counter  # the same memory: one counter, as a view
         ctx.inputs = tuple(stand_in if a is t else a for a in ctx.inputs)
+
+
+def _node_seen(a, seq):
+    """The node of tensor ``a`` (which required grad) as the op made at creation number ``seq``
+    saw it: the node ``a`` had then, even if an in-place op has given it a new one since."""
+    history = a._history
+    if history is not None:
+        for boundary, old in history:
+            if seq <= boundary:
+                return old if old is not None else a
+    return a._ctx or a
 
 
 # -- hooks ------------------------------------------------------------------------------------
@@ -389,6 +441,8 @@ class RetainGrad:
 
 def add_hook(ctx, hook):
     """Register ``hook`` on node ``ctx``; returns the list it was added to (for removal)."""
+    global _node_hooks
+    _node_hooks = True
     if ctx.hooks is None:
         ctx.hooks = []
     ctx.hooks.append(hook)
@@ -421,11 +475,11 @@ def node_of(t):
 
 
 def _parents(node):
-    return () if isinstance(node, Tensor) else (node.parents or ())
+    return () if node.__class__ is not Context else (node.parents or ())
 
 
-def _node_seq(node):
-    return node._seq if isinstance(node, Tensor) else node.seq
+def _seq_of(node):
+    return node._seq
 
 
 def topological_order(outputs):
@@ -447,7 +501,7 @@ def topological_order(outputs):
             if p is not None and id(p) not in found:
                 found[id(p)] = p
                 stack.append(p)
-    return sorted(found.values(), key=_node_seq, reverse=True)
+    return sorted(found.values(), key=_seq_of, reverse=True)
 
 
 def _nodes_leading_to(roots, target_ids):
@@ -455,45 +509,59 @@ def _nodes_leading_to(roots, target_ids):
     only nodes whose backward ``grad`` and ``backward(inputs=...)`` need to run."""
     needed = set()
     for node in reversed(topological_order(roots)):  # oldest first: parents before children
-        freed = not isinstance(node, Tensor) and node.parents is None  # kept, so the walk reports it
+        freed = node.__class__ is Context and node.inputs is None  # kept, so the walk reports it
         if freed or id(node) in target_ids or any(p is not None and id(p) in needed for p in _parents(node)):
             needed.add(id(node))
     return needed
 
 
-def _as_list(x):
-    if x is None:
-        return None
-    return [x] if isinstance(x, Tensor) else list(x)
+def _root_gradient(t, g, who):
+    """The gradient that starts the walk at output ``t``: ``g``'s array, or ones for a scalar."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{who}: expected Tensors as outputs, got {type(t).__name__}")
+    if t._view is not None and _grad_enabled:
+        refresh_view(t)
+    if not t._requires_grad:
+        raise RuntimeError(f"{who}: this tensor does not require grad and has no graph; "
+                           "set requires_grad=True on the inputs you want gradients for")
+    if g is None:
+        if t.data.size != 1:
+            raise RuntimeError(f"{who}: a gradient can be implied only for a scalar output, but this "
+                               f"tensor has shape {t.shape}; pass gradient= of that shape, or reduce "
+                               "the output first (e.g. .sum() or .mean())")
+        return get_array_module(t.data).ones_like(t.data)
+    g = g.data if isinstance(g, Tensor) else g
+    if g.shape != t.shape:
+        raise RuntimeError(f"{who}: gradient has shape {g.shape} but the tensor has "
+                           f"shape {t.shape}; they must match")
+    return g.copy()  # the caller keeps theirs: no .grad may share it
 
 
-def _root_gradients(roots, gradients, who):
+def _roots(outputs, gradients, who):
+    if isinstance(outputs, Tensor):
+        return [outputs], [_root_gradient(outputs, gradients, who)]
+    outputs = list(outputs)
     if gradients is None:
-        gradients = [None] * len(roots)
-    elif len(gradients) != len(roots):
-        raise RuntimeError(f"{who}: got {len(gradients)} gradients for {len(roots)} outputs; pass one per output")
-    out = []
-    for t, g in zip(roots, gradients):
+        gradients = [None] * len(outputs)
+    elif isinstance(gradients, Tensor) or len(gradients) != len(outputs):
+        n = 1 if isinstance(gradients, Tensor) else len(gradients)
+        raise RuntimeError(f"{who}: got {n} gradients for {len(outputs)} outputs; pass one per output")
+    return outputs, [_root_gradient(t, g, who) for t, g in zip(outputs, gradients)]
+
+
+def _tensor_list(inputs, who):
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError(f"{who}: inputs is empty; pass the tensors to differentiate with respect to")
+    for t in inputs:
         if not isinstance(t, Tensor):
-            raise TypeError(f"{who}: expected Tensors as outputs, got {type(t).__name__}")
+            raise TypeError(f"{who}: expected Tensors as inputs, got {type(t).__name__}")
         if t._view is not None and _grad_enabled:
             refresh_view(t)
         if not t._requires_grad:
-            raise RuntimeError(f"{who}: this tensor does not require grad and has no graph; "
-                               "set requires_grad=True on the inputs you want gradients for")
-        if g is None:
-            if t.data.size != 1:
-                raise RuntimeError(f"{who}: a gradient can be implied only for a scalar output, but this "
-                                   f"tensor has shape {t.shape}; pass gradient= of that shape, or reduce "
-                                   "the output first (e.g. .sum() or .mean())")
-            g = get_array_module(t.data).ones_like(t.data)
-        else:
-            g = g.data if isinstance(g, Tensor) else g
-            if g.shape != t.shape:
-                raise RuntimeError(f"{who}: gradient has shape {g.shape} but the tensor has "
-                                   f"shape {t.shape}; they must match")
-        out.append(g)
-    return out
+            raise RuntimeError(f"{who}: one of the differentiated Tensors does not require grad; "
+                               "differentiate only with respect to tensors made with requires_grad=True")
+    return inputs
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -507,12 +575,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if create_graph:
         raise NotImplementedError("backward: create_graph=True is not supported; minigrad's backward runs on "
                                   "raw arrays and records no graph of its own (no higher-order gradients)")
-    roots = _as_list(tensors)
-    grads = _root_gradients(roots, _as_list(grad_tensors) if grad_tensors is not None else None, "backward")
-    inputs = _as_list(inputs)
-    if inputs is not None and not inputs:
-        raise RuntimeError("backward: inputs= is an empty list; pass the tensors to accumulate into, or None for all")
-    _run(roots, grads, bool(retain_graph), inputs, accumulate=True)
+    if inputs is None and isinstance(tensors, Tensor):  # loss.backward(): the common case, kept short
+        _run([tensors], [_root_gradient(tensors, grad_tensors, "backward")], retain_graph, None, True)
+        return
+    roots, grads = _roots(tensors, grad_tensors, "backward")
+    _run(roots, grads, retain_graph, None if inputs is None else _tensor_list(inputs, "backward"), True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -528,18 +595,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if create_graph:
         raise NotImplementedError("grad: create_graph=True is not supported; minigrad's backward runs on raw "
                                   "arrays and records no graph of its own (no higher-order gradients)")
-    roots = _as_list(outputs)
-    grads = _root_gradients(roots, _as_list(grad_outputs) if grad_outputs is not None else None, "grad")
-    inputs = _as_list(inputs)
-    for t in inputs:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"grad: expected Tensors as inputs, got {type(t).__name__}")
-        if t._view is not None and _grad_enabled:
-            refresh_view(t)
-        if not t._requires_grad:
-            raise RuntimeError("grad: one of the differentiated Tensors does not require grad; "
-                               "differentiate only with respect to tensors made with requires_grad=True")
-    found = _run(roots, grads, bool(retain_graph), inputs, accumulate=False)
+    roots, grads = _roots(outputs, grad_outputs, "grad")
+    found = _run(roots, grads, retain_graph, _tensor_list(inputs, "grad"), False)
     result = []
     for i, g in enumerate(found):
         if g is None and not allow_unused:
@@ -552,8 +609,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _run(roots, root_grads, retain_graph, inputs, accumulate):
     """The walk. ``inputs`` None: every leaf accumulates. Otherwise only the inputs' nodes are
     targets, and their gradients are accumulated into their ``.grad`` or, with
-    ``accumulate=False``, returned."""
-    owned = {id(g) for g in root_grads}  # arrays the user holds: copied before a leaf keeps one
+    ``accumulate=False``, returned.
+    """
     grads, heap = {}, []
     for t, g in zip(roots, root_grads):
         node = t._ctx or t
@@ -561,49 +618,54 @@ def _run(roots, root_grads, retain_graph, inputs, accumulate):
             grads[id(node)] = grads[id(node)] + g
         else:
             grads[id(node)] = g
-            heapq.heappush(heap, (-_node_seq(node), node))
-    targets = needed = None
-    found = None
+            heapq.heappush(heap, (-node._seq, node))
+    targets = needed = found = None
     if inputs is not None:
         targets = {}
         for i, t in enumerate(inputs):
             targets.setdefault(id(t._ctx or t), []).append((i, t))
         needed = _nodes_leading_to(roots, targets)
         found = [None] * len(inputs)
+    hooks, rebased = _node_hooks, _rebased
     while heap:
         node = heapq.heappop(heap)[1]
         grad = grads.pop(id(node))
-        if isinstance(node, Tensor):  # a leaf
-            if node._backward_hooks:
+        if node.__class__ is not Context:  # a leaf
+            if hooks and node._backward_hooks:
                 grad = _run_hooks(node._backward_hooks, grad, node.data.shape)
             if targets is None:
-                _accumulate(node, grad, owned)
+                _accumulate(node, grad)
             elif id(node) in targets:
-                _deliver(targets[id(node)], grad, found, accumulate, owned)
+                _deliver(targets[id(node)], grad, found, accumulate)
             continue
         ctx = node
-        if ctx.parents is None:
+        ctx_inputs = ctx.inputs
+        if ctx_inputs is None:
             raise RuntimeError(
                 f"backward: trying to backward through the graph a second time ({ctx.fn.__name__} "
                 "already freed its saved arrays); call backward(retain_graph=True) the first time "
                 "if you need to backward twice")
-        if ctx.hooks:
+        if hooks and ctx.hooks:
             grad = _run_hooks(ctx.hooks, grad, grad.shape)
         if targets is not None:
             if id(ctx) in targets:
-                _deliver(targets[id(ctx)], grad, found, accumulate, owned)
+                _deliver(targets[id(ctx)], grad, found, accumulate)
             if not any(p is not None and id(p) in needed for p in ctx.parents):
                 continue  # no wanted gradient lies below this node
-        if ctx.saved_versions is not None:
+        if ctx.epoch != _epoch and ctx.saved_tensors:
             _check_versions(ctx)
         input_grads = ctx.fn.backward(ctx, grad)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        if len(input_grads) != len(ctx.parents):
+        if len(input_grads) != len(ctx_inputs):
             raise RuntimeError(f"{ctx.fn.__name__}.backward returned {len(input_grads)} gradients "
-                               f"for {len(ctx.parents)} inputs of forward")
-        for p, a, g in zip(ctx.parents, ctx.inputs, input_grads):
-            if g is None or p is None or (needed is not None and id(p) not in needed):
+                               f"for {len(ctx_inputs)} inputs of forward")
+        seq = ctx._seq
+        for a, g, need in zip(ctx_inputs, input_grads, ctx.needs_input_grad):
+            if g is None or not need:
+                continue
+            p = _node_seen(a, seq) if rebased else a._ctx or a
+            if needed is not None and id(p) not in needed:
                 continue
             if g.shape != a.data.shape:
                 raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} "
@@ -611,28 +673,27 @@ def _run(roots, root_grads, retain_graph, inputs, accumulate):
             prev = grads.get(id(p))
             if prev is None:
                 grads[id(p)] = g
-                heapq.heappush(heap, (-_node_seq(p), p))
+                heapq.heappush(heap, (-p._seq, p))
             else:
                 grads[id(p)] = prev + g  # a tensor used twice: add
+        input_grads = g = prev = None  # hold no gradient array past its node: see _accumulate
         if not retain_graph:
-            ctx.inputs = ctx.saved_tensors = ctx.parents = None  # free the graph as we go
+            ctx.inputs = ctx.saved_tensors = None  # free the graph as we go
     return found
 
 
-def _own(g, owned):
-    """``g`` itself if no one else holds it, else a copy: two leaves (``a + b`` hands both the
-    same array), the user's ``gradient=`` and a leaf must never share a gradient array."""
-    if g.base is not None or id(g) in owned:
-        g = g.copy()
-    owned.add(id(g))
-    return g
-
-
-def _accumulate(t, g, owned):
+def _accumulate(t, g):
+    """Add ``g`` into leaf ``t``'s ``.grad``. A first gradient is kept as it is only if no one
+    else holds the array: ``a + b`` hands one array to both leaves and an op may pass its
+    incoming gradient on, so a view or an array referenced from anywhere but the engine's walk
+    is copied first (PyTorch's AccumulateGrad checks the reference count the same way). Two
+    ``.grad`` never share an array, so changing one in place changes nothing else."""
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)  # a new array: no one else holds it
+    elif t.grad is None and (g.base is not None or _refcount(g) > _WALK_REFERENCES):
+        g = g.copy()
     if t.grad is None:
-        t.grad = Tensor(_own(g, owned))
+        t.grad = Tensor(g)
     else:
         t.grad.data = t.grad.data + g
     if t._grad_hooks:
@@ -640,17 +701,29 @@ def _accumulate(t, g, owned):
             hook(t)
 
 
-def _deliver(entries, g, found, accumulate, owned):
+_WALK_REFERENCES = 3  # _run's ``grad``, _accumulate's ``g`` and getrefcount's own argument
+_refcount = sys.getrefcount
+
+
+def _deliver(entries, g, found, accumulate):
+    """Hand a target's gradient over (a copy: the array may still flow on below the target)."""
     for i, t in entries:
-        if accumulate:
-            if t._ctx is None:
-                _accumulate(t, g, owned)
-            elif t.grad is None:
-                t.grad = Tensor(_own(g, owned))
-            else:
-                t.grad.data = t.grad.data + g
+        if accumulate and t._ctx is None:
+            _accumulate(t, g.copy())
+        elif accumulate:
+            t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.data + g)
         else:
-            found[i] = _own(g, owned) if found[i] is None else found[i] + g
+            found[i] = g.copy() if found[i] is None else found[i] + g
+
+
+def add_leaf_hook(t, hook):
+    """Register ``hook`` on leaf ``t`` (run before its ``.grad`` is added to); returns the list."""
+    global _node_hooks
+    _node_hooks = True
+    if t._backward_hooks is None:
+        t._backward_hooks = []
+    t._backward_hooks.append(hook)
+    return t._backward_hooks
 
 
 # -- grad mode --------------------------------------------------------------------------------

@@ -75,12 +75,15 @@ def get_array_module(x):
     return numpy
 
 
+NDARRAY = numpy.ndarray  # the common case of is_array, which Tensor's constructor checks inline
+
+
 def is_array(x) -> bool:
     """True for a ``numpy.ndarray`` or a ``cupy.ndarray``: what ``Tensor(x)`` uses without copying.
 
     Decided by type, not by ``__array_namespace__``, which NumPy 1.26 arrays lack.
     """
-    if isinstance(x, numpy.ndarray):
+    if type(x) is numpy.ndarray or isinstance(x, numpy.ndarray):
         return True
     cupy = sys.modules.get("cupy")
     return cupy is not None and isinstance(x, cupy.ndarray)

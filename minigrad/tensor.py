@@ -29,28 +29,27 @@ class Tensor:
     tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_version_counter", "_view", "_backward_hooks",
-                 "_grad_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_version_counter", "_view", "_history",
+                 "_backward_hooks", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's loop
 
-    def __init__(self, data, requires_grad: bool = False, *, ctx=None, view=None):
+    def __init__(self, data, requires_grad: bool = False, ctx=None, view=None):
         """A NumPy or CuPy array is used as it is (shared, as ``torch.from_numpy``); anything
         else (lists, numbers, NumPy scalars) is copied into a new array.
 
         ``ctx`` and ``view`` are the engine's (``Function.apply`` passes them): the node that
         made this tensor, and what it is a view of, if its array shares another tensor's memory.
         """
-        if not backend.is_array(data):
+        if type(data) is not backend.NDARRAY and not backend.is_array(data):
             data = backend.as_array(data)
         self.data = data
         self.grad = None
         self._ctx = ctx
         self._seq = next(_creation)
-        # [n]: bumped by each in-place op; one list shared by a tensor and its views
-        self._version_counter = [0] if view is None else view[0]._version_counter
+        # [version, epochs of its last bumps, whether views share it] (autograd.bump_version)
+        self._version_counter = [0, None, False] if view is None else view[0]._version_counter
         self._view = view
-        self._backward_hooks = None
-        self._grad_hooks = None
+        self._history = self._backward_hooks = self._grad_hooks = None  # _history: see autograd._rebase
         self._requires_grad = ctx is not None
         if requires_grad:
             self.requires_grad = True  # the setter refuses integer tensors
@@ -125,10 +124,7 @@ class Tensor:
                                "gradient; set requires_grad=True first")
         if self._ctx is not None:
             return RemovableHandle(autograd.add_hook(self._ctx, hook), hook)
-        if self._backward_hooks is None:
-            self._backward_hooks = []
-        self._backward_hooks.append(hook)
-        return RemovableHandle(self._backward_hooks, hook)
+        return RemovableHandle(autograd.add_leaf_hook(self, hook), hook)
 
     def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
         """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
