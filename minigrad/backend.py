@@ -75,6 +75,20 @@ def get_array_module(x):
     return numpy
 
 
+NDARRAY = numpy.ndarray  # the common case of is_array, which Tensor's constructor checks inline
+
+
+def is_array(x) -> bool:
+    """True for a ``numpy.ndarray`` or a ``cupy.ndarray``: what ``Tensor(x)`` uses without copying.
+
+    Decided by type, not by ``__array_namespace__``, which NumPy 1.26 arrays lack.
+    """
+    if type(x) is numpy.ndarray or isinstance(x, numpy.ndarray):
+        return True
+    cupy = sys.modules.get("cupy")
+    return cupy is not None and isinstance(x, cupy.ndarray)
+
+
 def is_cpu(x) -> bool:
     """True for a NumPy array: a cheaper question than ``device_of(x) == 'cpu'`` on a hot path."""
     return isinstance(x, (numpy.ndarray, numpy.generic))
@@ -109,11 +123,6 @@ def cupy_module(index: int = 0):
     if index >= count:
         raise RuntimeError(f"device cuda:{index} was asked for but only {count} GPU(s) exist")
     return cupy
-
-
-def module_for(dev: device):
-    """The array module for a device: numpy for cpu, cupy for cuda."""
-    return numpy if dev.type == "cpu" else cupy_module(dev.index)
 
 
 def to_device(x, dev: device):

@@ -4,11 +4,16 @@ The methods only name ops; each op's forward and backward live in ``minigrad/ops
 """
 from __future__ import annotations
 
+import itertools
+import operator
 from numbers import Number
 
 from . import autograd, backend
 from .ops import activations, arithmetic, dtypes, elementwise, indexing, join, reductions
+from .ops import inplace as inplace_ops
 from .ops import shape as shape_ops
+
+_creation = itertools.count()  # numbers every tensor as it is made: outputs are newer than inputs
 
 
 class Tensor:
@@ -24,20 +29,30 @@ class Tensor:
     tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_grad_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_version_counter", "_view", "_history",
+                 "_backward_hooks", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's loop
 
-    def __init__(self, data, requires_grad: bool = False):
-        if not hasattr(data, "__array_namespace__") and not hasattr(data, "__cuda_array_interface__"):
+    def __init__(self, data, requires_grad: bool = False, ctx=None, view=None):
+        """A NumPy or CuPy array is used as it is (shared, as ``torch.from_numpy``); anything
+        else (lists, numbers, NumPy scalars) is copied into a new array.
+
+        ``ctx`` and ``view`` are the engine's (``Function.apply`` passes them): the node that
+        made this tensor, and what it is a view of, if its array shares another tensor's memory.
+        """
+        if type(data) is not backend.NDARRAY and not backend.is_array(data):
             data = backend.as_array(data)
         elif data.dtype.kind not in backend.NUMERIC_KINDS:
             raise backend.not_numeric(data)
         self.data = data
         self.grad = None
-        self._ctx = None
-        self._grad_hooks = None
-        self._seq = next(autograd._creation)
-        self._requires_grad = False
+        self._ctx = ctx
+        self._seq = next(_creation)
+        # [version, epochs of its last bumps, whether views share it] (autograd.bump_version)
+        self._version_counter = [0, None, False] if view is None else view[0]._version_counter
+        self._view = view
+        self._history = self._backward_hooks = self._grad_hooks = None  # _history: see autograd._rebase
+        self._requires_grad = ctx is not None
         if requires_grad:
             self.requires_grad = True  # the setter refuses integer tensors
 
@@ -45,6 +60,8 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether backward computes a gradient for this tensor (floating point only)."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.refresh_view(self)  # a view of a tensor that has since joined a graph joins it too
         return self._requires_grad
 
     @requires_grad.setter
@@ -53,6 +70,9 @@ class Tensor:
             raise RuntimeError(f"requires_grad: only floating-point tensors can require gradients, "
                                f"but this tensor is {self.data.dtype}; make it float, e.g. "
                                "minigrad.tensor(data, dtype=minigrad.float32)")
+        if not value and self._ctx is not None:
+            raise RuntimeError("requires_grad: you can only change requires_grad flags of leaf variables; "
+                               "use .detach() to get a tensor cut from the graph")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -63,30 +83,53 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for a tensor that no op produced (an input or a parameter); only leaves keep grad."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.refresh_view(self)
         return self._ctx is None
 
     @property
     def grad_fn(self):
         """The op that produced this tensor (None for a leaf), as in PyTorch."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.refresh_view(self)
         return None if self._ctx is None else self._ctx.fn
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Compute the gradient of this tensor with respect to every leaf that requires one."""
-        autograd.backward(self, gradient, retain_graph)
+    @property
+    def _version(self) -> int:
+        """How many in-place ops have changed this tensor (or a view of it): PyTorch's ``_version``."""
+        return self._version_counter[0]
 
-    def _accumulate(self, g):
-        if g.dtype != self.data.dtype:
-            g = g.astype(self.data.dtype)
-        if self.grad is None:
-            if g.base is not None:  # a view (e.g. a broadcast): give the leaf its own array
-                g = g.copy()
-            self.grad = Tensor(g)
-        else:
-            self.grad.data = self.grad.data + g
-        hooks = getattr(self, "_grad_hooks", None)  # unset on a leaf that an op made under no_grad
-        if hooks:
-            for hook in hooks:
-                hook(self)
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires one
+        (or only ``inputs``), adding it into their ``.grad``."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` at the next backward (leaves always do)."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False; "
+                               "only tensors in a graph have a gradient")
+        if self._ctx is None or self.retains_grad:
+            return
+        autograd.add_hook(self._ctx, autograd.RetainGrad(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        hooks = self._ctx.hooks if self._ctx is not None else None
+        return bool(hooks) and any(isinstance(h, autograd.RetainGrad) and h.ref() is self for h in hooks)
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient each time backward computes it; a hook
+        that returns a tensor replaces the gradient. Works on leaves (before ``.grad`` is added
+        to) and on non-leaves. ``handle.remove()`` undoes it, as in PyTorch.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require "
+                               "gradient; set requires_grad=True first")
+        if self._ctx is not None:
+            return RemovableHandle(autograd.add_hook(self._ctx, hook), hook)
+        return RemovableHandle(autograd.add_leaf_hook(self, hook), hook)
 
     def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
         """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
@@ -97,14 +140,17 @@ class Tensor:
         if self._ctx is not None:
             raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (made by the "
                                "user, such as a parameter) accumulates a .grad; this one was computed by an op")
-        if getattr(self, "_grad_hooks", None) is None:
+        if self._grad_hooks is None:
             self._grad_hooks = []
         self._grad_hooks.append(hook)
         return RemovableHandle(self._grad_hooks, hook)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data, cut from the graph. It shares the version counter, as in PyTorch, so a
+        change through it still makes a backward that saved this tensor refuse to run."""
+        t = Tensor(self.data)
+        t._version_counter = self._version_counter
+        return t
 
     # -- array facts ----------------------------------------------------------------------
     @property
@@ -145,7 +191,15 @@ class Tensor:
         return self.data.ndim
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        """The sub-tensors along the first axis (each ``self[i]``, so gradients flow), as PyTorch."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter([self[i] for i in range(self.data.shape[0])])
 
     def numpy(self):
         """The data as a NumPy array (copied back from the GPU if need be)."""
@@ -153,6 +207,18 @@ class Tensor:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
         return backend.to_device(self.data, backend.CPU)
+
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(t)``: the data of a CPU tensor that requires no grad (as ``numpy()``)."""
+        if self._requires_grad:
+            raise RuntimeError("__array__: can't convert a tensor that requires grad to a NumPy array; "
+                               "use tensor.detach() first")
+        if not backend.is_cpu(self.data):
+            raise TypeError(f"__array__: can't convert a {self.device} tensor to a NumPy array implicitly; "
+                            "call .cpu() (or .numpy(), which copies to the host) first")
+        if copy:
+            return self.data.astype(self.data.dtype if dtype is None else dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def tolist(self):
         """The data as (nested) Python lists of numbers, copied to the CPU."""
@@ -173,6 +239,12 @@ class Tensor:
 
     def __bool__(self):
         return bool(self.item())
+
+    def __format__(self, format_spec: str) -> str:
+        """As PyTorch: a 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``."""
+        if self.data.ndim == 0:
+            return format(self.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     def __repr__(self):
         body = backend.array_text(self.data, prefix="tensor(")
@@ -282,6 +354,101 @@ class Tensor:
 
     def __rmatmul__(self, other):
         return arithmetic.matmul(other, self)
+
+    # -- in-place -------------------------------------------------------------------------
+    # Each writes into ``self.data`` (the same array, so views and a Module's registration see
+    # it), bumps the version counter and returns ``self``. Under grad mode an in-place op on a
+    # tensor in a graph is recorded; on a leaf that requires grad it raises (autograd.inplace).
+    def add_(self, other, *, alpha=1) -> Tensor:
+        """self += alpha * other."""
+        if alpha != 1:
+            other = other * alpha
+        return autograd.inplace("add_", self, arithmetic.add, other, fast=operator.iadd)
+
+    def sub_(self, other, *, alpha=1) -> Tensor:
+        """self -= alpha * other."""
+        if alpha != 1:
+            other = other * alpha
+        return autograd.inplace("sub_", self, arithmetic.sub, other, fast=operator.isub)
+
+    def mul_(self, other) -> Tensor:
+        return autograd.inplace("mul_", self, arithmetic.mul, other, fast=operator.imul)
+
+    def div_(self, other) -> Tensor:
+        return autograd.inplace("div_", self, arithmetic.div, other, fast=operator.itruediv)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def copy_(self, src) -> Tensor:
+        """Write ``src`` (broadcast, cast to this dtype) into this tensor; the gradient flows to src."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_: expected a Tensor, got {type(src).__name__}; use fill_ for a number")
+        return autograd.inplace("copy_", self, inplace_ops.copy, src, fast=_write_all)
+
+    def fill_(self, value) -> Tensor:
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got shape {value.shape}")
+            return self.copy_(value)
+        return autograd.inplace("fill_", self, inplace_ops.copy, value, fast=_write_all)
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        """Clip every value into [min, max] in place (either bound may be None)."""
+        if min is None and max is None:
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
+        bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+        if bounds:  # tensor bounds may need a gradient themselves: always the recorded path
+            return autograd.inplace("clamp_", self, lambda t, *_: t.clamp(min, max), *bounds)
+        xp = backend.get_array_module(self.data)
+        return autograd.inplace("clamp_", self, lambda t: t.clamp(min, max),
+                                fast=lambda d: xp.clip(d, min, max, out=d))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std**2), drawn by the generator ``manual_seed`` resets."""
+        from .factories import default_generator
+
+        return self._fill_host("normal_", default_generator().normal(mean, std, self.shape))
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
+        """Fill with samples of the uniform distribution on [from_, to)."""
+        from .factories import default_generator
+
+        return self._fill_host("uniform_", default_generator().uniform(from_, to, self.shape))
+
+    def _fill_host(self, name, host):
+        values = Tensor(backend.as_array(host, self.dtype, self.device))
+        return autograd.inplace(name, self, inplace_ops.copy, values, fast=_write_all)
+
+    def __setitem__(self, index, value):
+        """``t[index] = value``, in place; differentiable with respect to both, as in PyTorch."""
+        index = _raw_index(index)
+        if not isinstance(value, (Tensor, Number)):
+            value = Tensor(backend.as_array(value, self.dtype, self.device))
+
+        def fast(d, v):
+            try:
+                d[index] = v
+            except ValueError as e:
+                raise RuntimeError(f"setitem: {e}") from None
+        try:
+            autograd.inplace("setitem", self, lambda t, v: inplace_ops.setitem(t, index, v), value, fast=fast)
+        except IndexError as e:
+            raise IndexError(f"setitem: index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
+        except ValueError as e:  # from SetItem's forward, on the recorded path
+            raise RuntimeError(f"setitem: {e}") from None
 
     # -- comparisons: boolean tensors, no gradient --------------------------------------------
     def _compare(self, other, op):
@@ -487,3 +654,16 @@ class RemovableHandle:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
+
+
+def _write_all(d, v):
+    d[...] = v
+
+
+def _raw_index(index):
+    """An index with the arrays of Tensors in place of the Tensors."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
