@@ -645,13 +645,12 @@ def _run(roots, root_grads, retain_graph, inputs, accumulate):
                 f"backward: trying to backward through the graph a second time ({ctx.fn.__name__} "
                 "already freed its saved arrays); call backward(retain_graph=True) the first time "
                 "if you need to backward twice")
+        if targets is not None and id(ctx) in targets:
+            _deliver(targets[id(ctx)], grad, found, accumulate)  # before its hooks, as PyTorch
         if hooks and ctx.hooks:
             grad = _run_hooks(ctx.hooks, grad, grad.shape)
-        if targets is not None:
-            if id(ctx) in targets:
-                _deliver(targets[id(ctx)], grad, found, accumulate)
-            if not any(p is not None and id(p) in needed for p in ctx.parents):
-                continue  # no wanted gradient lies below this node
+        if targets is not None and not any(p is not None and id(p) in needed for p in ctx.parents):
+            continue  # no wanted gradient lies below this node
         if ctx.epoch != _epoch and ctx.saved_tensors:
             _check_versions(ctx)
         input_grads = ctx.fn.backward(ctx, grad)
