@@ -458,9 +458,9 @@ def _run_hooks(hooks, grad, shape):
         if new is not None:
             new = new.data if isinstance(new, Tensor) else new
             if new.shape != shape:
-                raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed the size "
-                                   f"of the gradient from {shape} to {new.shape}; a hook must return a gradient "
-                                   "of the tensor's shape (or None)")
+                raise RuntimeError(f"register_hook: hook '{getattr(hook, '__name__', type(hook).__name__)}' has "
+                                   f"changed the size of the gradient from {shape} to {new.shape}; a hook must "
+                                   "return a gradient of the tensor's shape (or None)")
             grad = new
     return grad
 
