@@ -391,12 +391,11 @@ def _rebase(t, ctx):
     _stand_in(ctx, t)
     t._history = (t._history or ()) + ((ctx._seq, old),)
     _rebased = True
-    if old is not None and old.hooks:
-        moved = [h for h in old.hooks if isinstance(h, RetainGrad)]
-        for h in moved:
-            old.hooks.remove(h)
-            add_hook(ctx, h)
     t._ctx, t._requires_grad = ctx, True
+    if old is not None and old.hooks:
+        for h in [h for h in old.hooks if isinstance(h, RetainGrad)]:
+            old.hooks.remove(h)
+            add_hook(t, h)
 
 
 def _stand_in(ctx, t):
@@ -439,14 +438,21 @@ class RetainGrad:
         return None
 
 
-def add_hook(ctx, hook):
-    """Register ``hook`` on node ``ctx``; returns the list it was added to (for removal)."""
+def add_hook(t, hook):
+    """Register ``hook`` on tensor ``t``'s gradient: on its node if an op made it, else on the
+    leaf itself (run before its ``.grad`` is added to). Returns the list it went into."""
     global _node_hooks
     _node_hooks = True
-    if ctx.hooks is None:
-        ctx.hooks = []
-    ctx.hooks.append(hook)
-    return ctx.hooks
+    ctx = t._ctx
+    hooks = t._backward_hooks if ctx is None else ctx.hooks
+    if hooks is None:
+        hooks = []
+        if ctx is None:
+            t._backward_hooks = hooks
+        else:
+            ctx.hooks = hooks
+    hooks.append(hook)
+    return hooks
 
 
 def _run_hooks(hooks, grad, shape):
@@ -515,15 +521,21 @@ def _nodes_leading_to(roots, target_ids):
     return needed
 
 
-def _root_gradient(t, g, who):
-    """The gradient that starts the walk at output ``t``: ``g``'s array, or ones for a scalar."""
+def _in_graph(t, who, what, unwanted):
+    """Check that ``t`` is a tensor in a graph (``what``: 'outputs' or 'inputs'); else raise
+    with ``unwanted``, the message for a tensor that requires no grad."""
     if not isinstance(t, Tensor):
-        raise TypeError(f"{who}: expected Tensors as outputs, got {type(t).__name__}")
+        raise TypeError(f"{who}: expected Tensors as {what}, got {type(t).__name__}")
     if t._view is not None and _grad_enabled:
         refresh_view(t)
     if not t._requires_grad:
-        raise RuntimeError(f"{who}: this tensor does not require grad and has no graph; "
-                           "set requires_grad=True on the inputs you want gradients for")
+        raise RuntimeError(f"{who}: {unwanted}")
+
+
+def _root_gradient(t, g, who):
+    """The gradient that starts the walk at output ``t``: ``g``'s array, or ones for a scalar."""
+    _in_graph(t, who, "outputs", "this tensor does not require grad and has no graph; "
+              "set requires_grad=True on the inputs you want gradients for")
     if g is None:
         if t.data.size != 1:
             raise RuntimeError(f"{who}: a gradient can be implied only for a scalar output, but this "
@@ -554,13 +566,8 @@ def _tensor_list(inputs, who):
     if not inputs:
         raise RuntimeError(f"{who}: inputs is empty; pass the tensors to differentiate with respect to")
     for t in inputs:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{who}: expected Tensors as inputs, got {type(t).__name__}")
-        if t._view is not None and _grad_enabled:
-            refresh_view(t)
-        if not t._requires_grad:
-            raise RuntimeError(f"{who}: one of the differentiated Tensors does not require grad; "
-                               "differentiate only with respect to tensors made with requires_grad=True")
+        _in_graph(t, who, "inputs", "one of the differentiated Tensors does not require grad; "
+                  "differentiate only with respect to tensors made with requires_grad=True")
     return inputs
 
 
@@ -715,16 +722,6 @@ def _deliver(entries, g, found, accumulate):
             found[i] = g.copy() if found[i] is None else found[i] + g
 
 
-def add_leaf_hook(t, hook):
-    """Register ``hook`` on leaf ``t`` (run before its ``.grad`` is added to); returns the list."""
-    global _node_hooks
-    _node_hooks = True
-    if t._backward_hooks is None:
-        t._backward_hooks = []
-    t._backward_hooks.append(hook)
-    return t._backward_hooks
-
-
 # -- grad mode --------------------------------------------------------------------------------
 class _GradMode:
     """A context manager that is also a decorator, with or without parentheses."""
@@ -747,13 +744,16 @@ class _GradMode:
         _grad_enabled = self._prev
 
     def __call__(self, fn):
-        mode = type(self)
+        return _run_inside(type(self), fn)
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with mode():
-                return fn(*args, **kwargs)
-        return wrapper
+
+def _run_inside(make_context, fn):
+    """``fn``, run inside a fresh ``make_context()`` at each call (the decorator form)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_context():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 class no_grad(_GradMode):
@@ -787,13 +787,7 @@ class inference_mode(no_grad):
             _grad_enabled = False
 
     def __call__(self, fn):
-        mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _run_inside(functools.partial(inference_mode, self._mode), fn)
 
 
 class set_grad_enabled:
@@ -815,13 +809,7 @@ class set_grad_enabled:
     def __call__(self, fn):
         global _grad_enabled
         _grad_enabled = self._prev  # making the decorator must not switch the mode for the caller
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _run_inside(functools.partial(set_grad_enabled, self.mode), fn)
 
 
 def is_grad_enabled() -> bool:

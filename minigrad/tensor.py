@@ -107,7 +107,7 @@ class Tensor:
                                "only tensors in a graph have a gradient")
         if self._ctx is None or self.retains_grad:
             return
-        autograd.add_hook(self._ctx, autograd.RetainGrad(self))
+        autograd.add_hook(self, autograd.RetainGrad(self))
 
     @property
     def retains_grad(self) -> bool:
@@ -122,9 +122,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require "
                                "gradient; set requires_grad=True first")
-        if self._ctx is not None:
-            return RemovableHandle(autograd.add_hook(self._ctx, hook), hook)
-        return RemovableHandle(autograd.add_leaf_hook(self, hook), hook)
+        return RemovableHandle(autograd.add_hook(self, hook), hook)
 
     def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
         """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
