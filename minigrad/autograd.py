@@ -392,12 +392,11 @@ def _rebase(t, ctx):
     _stand_in(ctx, t)
     t._history = (t._history or ()) + ((ctx._seq, old),)
     _rebased = True
-    if old is not None and old.hooks:
-        moved = [h for h in old.hooks if isinstance(h, RetainGrad)]
-        for h in moved:
-            old.hooks.remove(h)
-            add_hook(ctx, h)
     t._ctx, t._requires_grad = ctx, True
+    if old is not None and old.hooks:
+        for h in [h for h in old.hooks if isinstance(h, RetainGrad)]:
+            old.hooks.remove(h)
+            add_hook(t, h)
 
 
 def _stand_in(ctx, t):
@@ -440,14 +439,21 @@ class RetainGrad:
         return None
 
 
-def add_hook(ctx, hook):
-    """Register ``hook`` on node ``ctx``; returns the list it was added to (for removal)."""
+def add_hook(t, hook):
+    """Register ``hook`` on tensor ``t``'s gradient: on its node if an op made it, else on the
+    leaf itself (run before its ``.grad`` is added to). Returns the list it went into."""
     global _node_hooks
     _node_hooks = True
-    if ctx.hooks is None:
-        ctx.hooks = []
-    ctx.hooks.append(hook)
-    return ctx.hooks
+    ctx = t._ctx
+    hooks = t._backward_hooks if ctx is None else ctx.hooks
+    if hooks is None:
+        hooks = []
+        if ctx is None:
+            t._backward_hooks = hooks
+        else:
+            ctx.hooks = hooks
+    hooks.append(hook)
+    return hooks
 
 
 def _run_hooks(hooks, grad, shape):
@@ -459,9 +465,9 @@ def _run_hooks(hooks, grad, shape):
         if new is not None:
             new = new.data if isinstance(new, Tensor) else new
             if new.shape != shape:
-                raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed the size "
-                                   f"of the gradient from {shape} to {new.shape}; a hook must return a gradient "
-                                   "of the tensor's shape (or None)")
+                raise RuntimeError(f"register_hook: hook '{getattr(hook, '__name__', type(hook).__name__)}' has "
+                                   f"changed the size of the gradient from {shape} to {new.shape}; a hook must "
+                                   "return a gradient of the tensor's shape (or None)")
             grad = new
     return grad
 
@@ -516,15 +522,21 @@ def _nodes_leading_to(roots, target_ids):
     return needed
 
 
-def _root_gradient(t, g, who):
-    """The gradient that starts the walk at output ``t``: ``g``'s array, or ones for a scalar."""
+def _in_graph(t, who, what, unwanted):
+    """Check that ``t`` is a tensor in a graph (``what``: 'outputs' or 'inputs'); else raise
+    with ``unwanted``, the message for a tensor that requires no grad."""
     if not isinstance(t, Tensor):
-        raise TypeError(f"{who}: expected Tensors as outputs, got {type(t).__name__}")
+        raise TypeError(f"{who}: expected Tensors as {what}, got {type(t).__name__}")
     if t._view is not None and _grad_enabled:
         refresh_view(t)
     if not t._requires_grad:
-        raise RuntimeError(f"{who}: this tensor does not require grad and has no graph; "
-                           "set requires_grad=True on the inputs you want gradients for")
+        raise RuntimeError(f"{who}: {unwanted}")
+
+
+def _root_gradient(t, g, who):
+    """The gradient that starts the walk at output ``t``: ``g``'s array, or ones for a scalar."""
+    _in_graph(t, who, "outputs", "this tensor does not require grad and has no graph; "
+              "set requires_grad=True on the inputs you want gradients for")
     if g is None:
         if t.data.size != 1:
             raise RuntimeError(f"{who}: a gradient can be implied only for a scalar output, but this "
@@ -555,13 +567,8 @@ def _tensor_list(inputs, who):
     if not inputs:
         raise RuntimeError(f"{who}: inputs is empty; pass the tensors to differentiate with respect to")
     for t in inputs:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{who}: expected Tensors as inputs, got {type(t).__name__}")
-        if t._view is not None and _grad_enabled:
-            refresh_view(t)
-        if not t._requires_grad:
-            raise RuntimeError(f"{who}: one of the differentiated Tensors does not require grad; "
-                               "differentiate only with respect to tensors made with requires_grad=True")
+        _in_graph(t, who, "inputs", "one of the differentiated Tensors does not require grad; "
+                  "differentiate only with respect to tensors made with requires_grad=True")
     return inputs
 
 
@@ -646,13 +653,12 @@ def _run(roots, root_grads, retain_graph, inputs, accumulate):
                 f"backward: trying to backward through the graph a second time ({ctx.fn.__name__} "
                 "already freed its saved arrays); call backward(retain_graph=True) the first time "
                 "if you need to backward twice")
+        if targets is not None and id(ctx) in targets:
+            _deliver(targets[id(ctx)], grad, found, accumulate)  # before its hooks, as PyTorch
         if hooks and ctx.hooks:
             grad = _run_hooks(ctx.hooks, grad, grad.shape)
-        if targets is not None:
-            if id(ctx) in targets:
-                _deliver(targets[id(ctx)], grad, found, accumulate)
-            if not any(p is not None and id(p) in needed for p in ctx.parents):
-                continue  # no wanted gradient lies below this node
+        if targets is not None and not any(p is not None and id(p) in needed for p in ctx.parents):
+            continue  # no wanted gradient lies below this node
         if ctx.epoch != _epoch and ctx.saved_tensors:
             _check_versions(ctx)
         input_grads = ctx.fn.backward(ctx, grad)
@@ -702,8 +708,23 @@ def _accumulate(t, g):
             hook(t)
 
 
-_WALK_REFERENCES = 3  # _run's ``grad``, _accumulate's ``g`` and getrefcount's own argument
 _refcount = sys.getrefcount
+
+
+def _count_walk_references():
+    """The references an unshared gradient has at _accumulate's check (_run's ``grad``,
+    _accumulate's ``g``, getrefcount's argument: 3 on CPython 3.10 to 3.13), measured through
+    calls of the same shape, so that an interpreter that counts differently is followed."""
+    def accumulate(t, g):
+        return _refcount(g)
+
+    def walk():
+        grad = object()
+        return accumulate(None, grad)
+    return walk()
+
+
+_WALK_REFERENCES = _count_walk_references()
 
 
 def _deliver(entries, g, found, accumulate):
@@ -715,16 +736,6 @@ def _deliver(entries, g, found, accumulate):
             t.grad = Tensor(g.copy()) if t.grad is None else Tensor(t.grad.data + g)
         else:
             found[i] = g.copy() if found[i] is None else found[i] + g
-
-
-def add_leaf_hook(t, hook):
-    """Register ``hook`` on leaf ``t`` (run before its ``.grad`` is added to); returns the list."""
-    global _node_hooks
-    _node_hooks = True
-    if t._backward_hooks is None:
-        t._backward_hooks = []
-    t._backward_hooks.append(hook)
-    return t._backward_hooks
 
 
 # -- grad mode --------------------------------------------------------------------------------
@@ -749,13 +760,16 @@ class _GradMode:
         _grad_enabled = self._prev
 
     def __call__(self, fn):
-        mode = type(self)
+        return _run_inside(type(self), fn)
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with mode():
-                return fn(*args, **kwargs)
-        return wrapper
+
+def _run_inside(make_context, fn):
+    """``fn``, run inside a fresh ``make_context()`` at each call (the decorator form)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_context():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 class no_grad(_GradMode):
@@ -789,13 +803,7 @@ class inference_mode(no_grad):
             _grad_enabled = False
 
     def __call__(self, fn):
-        mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _run_inside(functools.partial(inference_mode, self._mode), fn)
 
 
 class set_grad_enabled:
@@ -817,13 +825,7 @@ class set_grad_enabled:
     def __call__(self, fn):
         global _grad_enabled
         _grad_enabled = self._prev  # making the decorator must not switch the mode for the caller
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _run_inside(functools.partial(set_grad_enabled, self.mode), fn)
 
 
 def is_grad_enabled() -> bool:

@@ -105,7 +105,7 @@ def _import_cupy():
     try:
         import cupy
     except ImportError as e:
-        raise RuntimeError(f"CUDA was asked for but CuPy is not installed: {CUDA_INSTALL_HINT}") from e
+        raise RuntimeError(f"cuda: CUDA was asked for but CuPy is not installed; {CUDA_INSTALL_HINT}") from e
     return cupy
 
 
@@ -116,12 +116,13 @@ def cupy_module(index: int = 0):
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # CuPy raises CUDARuntimeError when there is no driver or GPU
         raise RuntimeError(
-            f"CUDA was asked for but no GPU is usable: CuPy {cupy.__version__} is installed and says {e}. "
+            f"cuda: CUDA was asked for but no GPU is usable: CuPy {cupy.__version__} is installed and says {e}. "
             "Check that nvidia-smi lists a GPU; 'insufficient driver' means no NVIDIA driver, or one older "
             "than the CUDA this CuPy wheel was built for (cupy-cuda13x needs a CUDA 13 driver; "
             'pip install "minigrad-course[cuda12]" for an older one)') from e
     if index >= count:
-        raise RuntimeError(f"device cuda:{index} was asked for but only {count} GPU(s) exist")
+        raise RuntimeError(f"cuda: device cuda:{index} was asked for but only {count} GPU(s) exist; "
+                           f"use an index below {count}")
     return cupy
 
 

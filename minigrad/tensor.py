@@ -112,7 +112,7 @@ class Tensor:
                                "only tensors in a graph have a gradient")
         if self._ctx is None or self.retains_grad:
             return
-        autograd.add_hook(self._ctx, autograd.RetainGrad(self))
+        autograd.add_hook(self, autograd.RetainGrad(self))
 
     @property
     def retains_grad(self) -> bool:
@@ -127,9 +127,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require "
                                "gradient; set requires_grad=True first")
-        if self._ctx is not None:
-            return RemovableHandle(autograd.add_hook(self._ctx, hook), hook)
-        return RemovableHandle(autograd.add_leaf_hook(self, hook), hook)
+        return RemovableHandle(autograd.add_hook(self, hook), hook)
 
     def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
         """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
@@ -228,7 +226,7 @@ class Tensor:
         """The single value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor can be converted to a Python "
-                             f"number, this one has shape {self.shape}")
+                             f"number, this one has shape {self.shape}; index or reduce it first")
         return self.data.item()
 
     def __float__(self):
@@ -398,7 +396,8 @@ class Tensor:
     def fill_(self, value) -> Tensor:
         if isinstance(value, Tensor):
             if value.ndim:
-                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got shape {value.shape}")
+                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got shape {value.shape}; "
+                                   "pass a number, or use copy_ to write a tensor")
             return self.copy_(value)
         return autograd.inplace("fill_", self, inplace_ops.copy, value, fast=_write_all)
 
@@ -408,7 +407,7 @@ class Tensor:
     def clamp_(self, min=None, max=None) -> Tensor:
         """Clip every value into [min, max] in place (either bound may be None)."""
         if min is None and max is None:
-            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None; pass a bound")
         bounds = [b for b in (min, max) if isinstance(b, Tensor)]
         if bounds:  # tensor bounds may need a gradient themselves: always the recorded path
             return autograd.inplace("clamp_", self, lambda t, *_: t.clamp(min, max), *bounds)
@@ -423,7 +422,7 @@ class Tensor:
         return self._fill_host("normal_", default_generator().normal(mean, std, self.shape))
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
-        """Fill with samples of the uniform distribution on [from_, to)."""
+        """Fill with samples of the uniform distribution on [``from_``, ``to``)."""
         from .factories import default_generator
 
         return self._fill_host("uniform_", default_generator().uniform(from_, to, self.shape))
@@ -442,13 +441,13 @@ class Tensor:
             try:
                 d[index] = v
             except ValueError as e:
-                raise RuntimeError(f"setitem: {e}") from None
+                raise RuntimeError(f"setitem: {e}; the value must broadcast to the indexed region") from None
         try:
             autograd.inplace("setitem", self, lambda t, v: inplace_ops.setitem(t, index, v), value, fast=fast)
         except IndexError as e:
             raise IndexError(f"setitem: index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
         except ValueError as e:  # from SetItem's forward, on the recorded path
-            raise RuntimeError(f"setitem: {e}") from None
+            raise RuntimeError(f"setitem: {e}; the value must broadcast to the indexed region") from None
 
     # -- comparisons: boolean tensors, no gradient --------------------------------------------
     def _compare(self, other, op):
