@@ -147,11 +147,20 @@ def sum_to(x, shape):
 _KEPT_BUMPS = 16
 
 
+def version_counter(t) -> list:
+    """``t``'s version counter, made on first need: [version, epochs of its last bumps, whether
+    views share it]. A tensor nothing has changed or viewed has none (version 0)."""
+    vc = t._version_counter
+    if vc is None:
+        vc = t._version_counter = [0, None, False]
+    return vc
+
+
 def bump_version(t) -> None:
     """Count one in-place change of ``t`` (and of every tensor sharing its memory through views)."""
     global _epoch, _views_changed
     _epoch += 1
-    vc = t._version_counter
+    vc = version_counter(t)
     for owner in (t,) if t._view is None else (t, t._view[0]):
         ctx = owner._ctx  # the node whose output is being overwritten
         if ctx is not None and ctx.output_changed is None and any(s is owner.data for s in ctx.saved_tensors or ()):
@@ -176,6 +185,8 @@ def _check_versions(ctx):
         if i is None:
             continue
         vc = ctx.inputs[i]._version_counter
+        if vc is None:
+            continue  # never changed
         later = [e for e in vc[1] or () if e > ctx.epoch]
         if later:
             unsure = len(later) == _KEPT_BUMPS and vc[0] > _KEPT_BUMPS  # older bumps were forgotten
@@ -221,11 +232,11 @@ def _view_of(cls, out, args, raw):
 
 
 def _extend_view(a, step):
-    a._version_counter[2] = True  # it has views now: a change to it may leave them stale
+    vc = version_counter(a)  # shared with a's root if a is itself a view
+    vc[2] = True  # it has views now: a change to it may leave them stale
     if a._view is None:
-        return (a, (step,), a._version_counter[0], _grad_enabled)
-    root, steps = a._view[0], a._view[1]
-    return (root, steps + (step,), root._version_counter[0], _grad_enabled)
+        return (a, (step,), vc[0], _grad_enabled)
+    return (a._view[0], a._view[1] + (step,), vc[0], _grad_enabled)
 
 
 def replay_view(steps, x):
@@ -404,7 +415,7 @@ def _stand_in(ctx, t):
     place of ``t``, which is about to get a new history."""
     if any(a is t for a in ctx.inputs):
         stand_in = Tensor(t.data, False, t._ctx)
-        stand_in._version_counter = t._version_counter  # the same memory: one counter, as a view
+        stand_in._version_counter = version_counter(t)  # the same memory: one counter, as a view
         ctx.inputs = tuple(stand_in if a is t else a for a in ctx.inputs)
 
 
@@ -583,8 +594,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if create_graph:
         raise NotImplementedError("backward: create_graph=True is not supported; minigrad's backward runs on "
                                   "raw arrays and records no graph of its own (no higher-order gradients)")
-    if inputs is None and isinstance(tensors, Tensor):  # loss.backward(): the common case, kept short
-        _run([tensors], [_root_gradient(tensors, grad_tensors, "backward")], retain_graph, None, True)
+    if (grad_tensors is None and inputs is None and type(tensors) is Tensor and tensors._requires_grad
+            and tensors._view is None and tensors.data.size == 1):  # loss.backward(), kept short
+        _run([tensors], [get_array_module(tensors.data).ones_like(tensors.data)], retain_graph, None, True)
         return
     roots, grads = _roots(tensors, grad_tensors, "backward")
     _run(roots, grads, retain_graph, None if inputs is None else _tensor_list(inputs, "backward"), True)

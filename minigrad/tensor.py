@@ -48,8 +48,8 @@ class Tensor:
         self.grad = None
         self._ctx = ctx
         self._seq = next(_creation)
-        # [version, epochs of its last bumps, whether views share it] (autograd.bump_version)
-        self._version_counter = [0, None, False] if view is None else view[0]._version_counter
+        # made on first need (autograd.version_counter); a view shares its root's
+        self._version_counter = None if view is None else view[0]._version_counter
         self._view = view
         self._history = self._backward_hooks = self._grad_hooks = None  # _history: see autograd._rebase
         self._requires_grad = ctx is not None
@@ -97,7 +97,7 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place ops have changed this tensor (or a view of it): PyTorch's ``_version``."""
-        return self._version_counter[0]
+        return 0 if self._version_counter is None else self._version_counter[0]
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs=None) -> None:
@@ -147,7 +147,7 @@ class Tensor:
         """The same data, cut from the graph. It shares the version counter, as in PyTorch, so a
         change through it still makes a backward that saved this tensor refuse to run."""
         t = Tensor(self.data)
-        t._version_counter = self._version_counter
+        t._version_counter = autograd.version_counter(self)
         return t
 
     # -- array facts ----------------------------------------------------------------------
