@@ -128,7 +128,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
     try:
         import matplotlib
     except ImportError:
-        return "plot skipped: matplotlib is not installed (pip install 'minigrad[plot]')"
+        return "plot skipped: matplotlib is not installed (pip install 'minigrad-course[plot]')"
     matplotlib.use("Agg")  # files only; never open a window
     import matplotlib.pyplot as plt
 
