@@ -436,7 +436,7 @@ class Tensor:
         return self._fill_host("normal_", default_generator().normal(mean, std, self.shape))
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
-        """Fill with samples of the uniform distribution on [from_, to)."""
+        """Fill with samples of the uniform distribution on [``from_``, ``to``)."""
         from .factories import default_generator
 
         return self._fill_host("uniform_", default_generator().uniform(from_, to, self.shape))
