@@ -54,7 +54,7 @@ class Context:
 
     @property
     def parents(self):
-        """The graph's edges: for each input, the node it came from (None for an input that
+        """The graph's edges, one per input, the node it came from (None for an input that
         needs no gradient), as this op saw it; None once backward has freed the node."""
         if self.inputs is None:
             return None

@@ -116,6 +116,8 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
+        """True if ``retain_grad()`` was called on this non-leaf tensor, so backward keeps its gradient in
+        ``.grad``."""
         hooks = self._ctx.hooks if self._ctx is not None else None
         return bool(hooks) and any(isinstance(h, autograd.RetainGrad) and h.ref() is self for h in hooks)
 
@@ -287,21 +289,27 @@ class Tensor:
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def float(self) -> Tensor:
+        """This tensor cast to float32 (``self`` if it already is)."""
         return dtypes.cast(self, backend.numpy.float32)
 
     def double(self) -> Tensor:
+        """This tensor cast to float64 (``self`` if it already is)."""
         return dtypes.cast(self, backend.numpy.float64)
 
     def half(self) -> Tensor:
+        """This tensor cast to float16 (``self`` if it already is)."""
         return dtypes.cast(self, backend.numpy.float16)
 
     def long(self) -> Tensor:
+        """This tensor cast to int64; the result does not require grad."""
         return dtypes.cast(self, backend.numpy.int64)
 
     def int(self) -> Tensor:
+        """This tensor cast to int32; the result does not require grad."""
         return dtypes.cast(self, backend.numpy.int32)
 
     def bool(self) -> Tensor:
+        """This tensor cast to bool; the result does not require grad."""
         return dtypes.cast(self, backend.numpy.bool_)
 
     def type(self, dtype=None):
@@ -370,9 +378,11 @@ class Tensor:
         return autograd.inplace("sub_", self, arithmetic.sub, other, fast=operator.isub)
 
     def mul_(self, other) -> Tensor:
+        """self *= other (broadcast to this shape), in place; returns ``self``."""
         return autograd.inplace("mul_", self, arithmetic.mul, other, fast=operator.imul)
 
     def div_(self, other) -> Tensor:
+        """self /= other (broadcast to this shape), in place; returns ``self``."""
         return autograd.inplace("div_", self, arithmetic.div, other, fast=operator.itruediv)
 
     def __iadd__(self, other):
@@ -394,6 +404,8 @@ class Tensor:
         return autograd.inplace("copy_", self, inplace_ops.copy, src, fast=_write_all)
 
     def fill_(self, value) -> Tensor:
+        """Write ``value`` (a number or a 0-dimensional tensor) into every element, in place; returns
+        ``self``."""
         if isinstance(value, Tensor):
             if value.ndim:
                 raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got shape {value.shape}; "
@@ -402,6 +414,7 @@ class Tensor:
         return autograd.inplace("fill_", self, inplace_ops.copy, value, fast=_write_all)
 
     def zero_(self) -> Tensor:
+        """Set every element to 0, in place; returns ``self``."""
         return self.fill_(0)
 
     def clamp_(self, min=None, max=None) -> Tensor:
@@ -480,9 +493,13 @@ class Tensor:
 
     # -- reductions (``dim``/``keepdim``, with NumPy's ``axis``/``keepdims`` as aliases) ------
     def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The sum over ``dim`` (all elements if None), keeping reduced axes as size 1 if ``keepdim``; see
+        ``minigrad.ops.reductions.sum``."""
         return reductions.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The mean over ``dim`` (all elements if None), keeping reduced axes as size 1 if ``keepdim``;
+        floating-point tensors only."""
         return reductions.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
@@ -494,26 +511,39 @@ class Tensor:
         return reductions.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The largest values over ``dim`` (all elements if None), with ``keepdim``; tied maxima share the
+        gradient equally."""
         return reductions.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The smallest values over ``dim`` (all elements if None), with ``keepdim``; tied minima share the
+        gradient equally."""
         return reductions.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def argmax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The int64 index of the largest value along ``dim`` (of the flattened tensor if None), with
+        ``keepdim``; first wins a tie, no gradient."""
         return reductions.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def argmin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The int64 index of the smallest value along ``dim`` (of the flattened tensor if None), with
+        ``keepdim``; first wins a tie, no gradient."""
         return reductions.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
             keepdims=None) -> Tensor:
+        """The variance over ``dim`` (all elements if None), divided by n - correction (``correction=1``,
+        i.e. unbiased, by default), with ``keepdim``."""
         return reductions.var(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
             keepdims=None) -> Tensor:
+        """The standard deviation, sqrt of ``var`` with the same arguments (unbiased by default)."""
         return reductions.std(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``; the gradient
+        goes to the elements picked."""
         return reductions.topk(self, k, dim, largest, sorted)
 
     # -- elementwise ----------------------------------------------------------------------
@@ -526,25 +556,34 @@ class Tensor:
         return elementwise.log(self)
 
     def abs(self) -> Tensor:
+        """The absolute value of each element; the gradient at 0 is 0, as in PyTorch."""
         return elementwise.abs(self)
 
     __abs__ = abs
 
     def sqrt(self) -> Tensor:
+        """The square root of each element; the gradient at 0 is infinite, as in PyTorch."""
         return elementwise.sqrt(self)
 
     def pow(self, exponent) -> Tensor:
+        """self ** exponent, elementwise; ``exponent`` is a number or a tensor (broadcast)."""
         return arithmetic.pow(self, exponent)
 
     def clamp(self, min=None, max=None) -> Tensor:
+        """Each element limited to [min, max] (either bound may be None, a number or a tensor); the
+        gradient passes at the bounds."""
         return elementwise.clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other) -> Tensor:
+        """The elementwise larger of this tensor and ``other`` (broadcast); ties split the gradient in
+        half."""
         return elementwise.maximum(self, other)
 
     def minimum(self, other) -> Tensor:
+        """The elementwise smaller of this tensor and ``other`` (broadcast); ties split the gradient in
+        half."""
         return elementwise.minimum(self, other)
 
     def where(self, condition, other) -> Tensor:
@@ -552,12 +591,16 @@ class Tensor:
         return elementwise.where(condition, self, other)
 
     def masked_fill(self, mask, value) -> Tensor:
+        """A copy with ``value`` written where ``mask`` (bool, broadcast) is True; no gradient flows to the
+        filled places."""
         return elementwise.masked_fill(self, mask, value)
 
     def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two axes, on and below diagonal ``diagonal``; the rest is zero."""
         return elementwise.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two axes, on and above diagonal ``diagonal``; the rest is zero."""
         return elementwise.triu(self, diagonal)
 
     def relu(self) -> Tensor:
@@ -573,19 +616,24 @@ class Tensor:
         return activations.tanh(self)
 
     def softmax(self, dim: int) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``dim``, computed stably (the maximum subtracted first)."""
         return activations.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
+        """log(softmax(x)) along ``dim``, computed stably with log-sum-exp."""
         return activations.log_softmax(self, dim)
 
     # -- shapes ---------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
+        """The same elements in a new shape (sizes as ints or one tuple; one of them may be -1)."""
         return shape_ops.reshape(self, shape_ops.sizes_arg(shape))
 
     def view(self, *shape) -> Tensor:
+        """The same elements in a new shape, as ``reshape`` (minigrad does not require contiguity)."""
         return shape_ops.reshape(self, shape_ops.sizes_arg(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim`` to ``end_dim`` (both included) merged into one."""
         return shape_ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes) -> Tensor:
@@ -599,30 +647,42 @@ class Tensor:
         return shape_ops.transpose(self, axes or None)
 
     def permute(self, *dims) -> Tensor:
+        """The axes reordered: output axis i is input axis ``dims[i]``."""
         return shape_ops.permute(self, *dims)
 
     def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of size 1 inserted at position ``dim``."""
         return shape_ops.unsqueeze(self, dim)
 
     def squeeze(self, dim=None) -> Tensor:
+        """The axes of size 1 dropped: all of them, or those among ``dim`` (an int or a tuple)."""
         return shape_ops.squeeze(self, dim)
 
     def expand(self, *sizes) -> Tensor:
+        """This tensor viewed at a larger shape without copying; -1 keeps an axis's size, new axes go in
+        front."""
         return shape_ops.expand(self, *sizes)
 
     def expand_as(self, other) -> Tensor:
+        """This tensor expanded to ``other``'s shape (``expand(other.shape)``)."""
         return shape_ops.expand(self, other.shape)
 
     def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        """A tuple of pieces along ``dim``, each of ``split_size_or_sections`` elements (the last smaller)
+        or of the listed sizes."""
         return join.split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """A tuple of ``chunks`` pieces along ``dim``, each of ceil(n / chunks) elements (the last
+        smaller)."""
         return join.chunk(self, chunks, dim)
 
     def clone(self) -> Tensor:
+        """A copy with its own memory that stays in the graph (the gradient flows back to this tensor)."""
         return shape_ops.clone(self)
 
     def is_contiguous(self) -> bool:
+        """True if the data is laid out in C (row-major) order."""
         return self.data.flags.c_contiguous
 
     def contiguous(self) -> Tensor:
@@ -630,6 +690,7 @@ class Tensor:
         return self if self.data.flags.c_contiguous else shape_ops.clone(self)
 
     def gather(self, dim: int, index) -> Tensor:
+        """Values along ``dim`` at ``index`` (an int64 tensor); the output has ``index``'s shape."""
         return indexing.gather(self, dim, index)
 
     def __getitem__(self, index) -> Tensor:
