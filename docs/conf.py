@@ -152,6 +152,28 @@ def _escape(line):
     return "``".join(parts)
 
 
+def _viewcode_backlinks(app):
+    """Point each source page's "[docs]" links at names the reference documents.
+
+    viewcode keeps one prefix a module, that of the first description it meets:
+    ``minigrad.abs`` (listed under "Functions on tensors") made every function of
+    ``minigrad.ops.elementwise`` link to ``api.html#minigrad.<name>``, which exists only for
+    the few that ``minigrad`` re-exports. The module's own name is used instead wherever every
+    linked name is documented under it.
+    """
+    modules = getattr(app.env, "_viewcode_modules", {})
+    documented = app.env.get_domain("py").objects
+    for modname, entry in modules.items():
+        if not entry:
+            continue
+        code, tags, used, refname = entry
+        if any(f"{refname}.{name}" not in documented for name in used) \
+                and all(f"{modname}.{name}" in documented for name in used):
+            modules[modname] = (code, tags, used, modname)
+    return []
+
+
 def setup(app):
     app.connect("source-read", _fill_platform_toctree)
+    app.connect("html-collect-pages", _viewcode_backlinks, priority=400)  # before viewcode's (500)
     app.connect("autodoc-process-docstring", _literal_formula_blocks)

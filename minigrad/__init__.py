@@ -11,7 +11,7 @@ Where things live:
 """
 from . import autograd  # noqa: I001  (autograd first: it and tensor refer to each other)
 from . import cuda, nn, optim
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device
 from .factories import (arange, bool_, default_generator, empty, eye, float16, float32, float64, from_numpy, full,
                         int32, int64, linspace, manual_seed, multinomial, ones, ones_like, rand, rand_like, randint,
@@ -33,7 +33,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "tensor", "zeros", "ones", "full", "rand", "randn", "randint", "arange",
     "zeros_like", "ones_like", "rand_like", "randn_like", "manual_seed", "default_generator",
-    "no_grad", "enable_grad", "is_grad_enabled", "device", "cuda", "nn", "optim", "save", "load",
+    "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode",
+    "device", "cuda", "nn", "optim", "save", "load",
     "CheckpointError",
     "gradcheck", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp", "log", "matmul",
     "empty", "eye", "linspace", "from_numpy", "multinomial", "pow", "abs", "sqrt", "clamp", "clip", "maximum",

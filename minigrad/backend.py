@@ -75,6 +75,20 @@ def get_array_module(x):
     return numpy
 
 
+NDARRAY = numpy.ndarray  # the common case of is_array, which Tensor's constructor checks inline
+
+
+def is_array(x) -> bool:
+    """True for a ``numpy.ndarray`` or a ``cupy.ndarray``: what ``Tensor(x)`` uses without copying.
+
+    Decided by type, not by ``__array_namespace__``, which NumPy 1.26 arrays lack.
+    """
+    if type(x) is numpy.ndarray or isinstance(x, numpy.ndarray):
+        return True
+    cupy = sys.modules.get("cupy")
+    return cupy is not None and isinstance(x, cupy.ndarray)
+
+
 def is_cpu(x) -> bool:
     """True for a NumPy array: a cheaper question than ``device_of(x) == 'cpu'`` on a hot path."""
     return isinstance(x, (numpy.ndarray, numpy.generic))
@@ -91,7 +105,7 @@ def _import_cupy():
     try:
         import cupy
     except ImportError as e:
-        raise RuntimeError(f"CUDA was asked for but CuPy is not installed: {CUDA_INSTALL_HINT}") from e
+        raise RuntimeError(f"cuda: CUDA was asked for but CuPy is not installed; {CUDA_INSTALL_HINT}") from e
     return cupy
 
 
@@ -102,18 +116,14 @@ def cupy_module(index: int = 0):
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # CuPy raises CUDARuntimeError when there is no driver or GPU
         raise RuntimeError(
-            f"CUDA was asked for but no GPU is usable: CuPy {cupy.__version__} is installed and says {e}. "
+            f"cuda: CUDA was asked for but no GPU is usable: CuPy {cupy.__version__} is installed and says {e}. "
             "Check that nvidia-smi lists a GPU; 'insufficient driver' means no NVIDIA driver, or one older "
             "than the CUDA this CuPy wheel was built for (cupy-cuda13x needs a CUDA 13 driver; "
             'pip install "minigrad-course[cuda12]" for an older one)') from e
     if index >= count:
-        raise RuntimeError(f"device cuda:{index} was asked for but only {count} GPU(s) exist")
+        raise RuntimeError(f"cuda: device cuda:{index} was asked for but only {count} GPU(s) exist; "
+                           f"use an index below {count}")
     return cupy
-
-
-def module_for(dev: device):
-    """The array module for a device: numpy for cpu, cupy for cuda."""
-    return numpy if dev.type == "cpu" else cupy_module(dev.index)
 
 
 def to_device(x, dev: device):

@@ -48,6 +48,7 @@ def memory_limit() -> int | None:
 
 
 def format_bytes(n: int) -> str:
+    """``n`` bytes for a person to read, e.g. ``'512 bytes'`` or ``'1.5 MiB'`` (binary units up to TiB)."""
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -69,6 +70,7 @@ def write_atomic(path: Path, write) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically, through ``write_atomic``."""
     write_atomic(path, lambda f: f.write(text.encode()))
 
 

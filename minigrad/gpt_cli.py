@@ -115,6 +115,8 @@ def unigram_entropy(data: np.ndarray) -> float:
 # --- files --------------------------------------------------------------------------------
 
 def save_checkpoint(path: Path, model, config: GPTConfig, vocab: CharVocab, it: int, losses: dict) -> None:
+    """Save the model's state dict, config, vocabulary, step and estimated losses to ``path`` (what ``gpt
+    sample`` loads)."""
     minigrad.save({"kind": CHECKPOINT_KIND, "config": dataclasses.asdict(config),
                    "vocab": "".join(vocab.chars), "model": model.state_dict(), "iter": it,
                    "train_loss": losses["train"], "val_loss": losses["val"]}, str(path))
@@ -126,7 +128,7 @@ def plot_curves(path: Path, metrics: dict) -> str:
     try:
         import matplotlib
     except ImportError:
-        return "plot skipped: matplotlib is not installed (pip install 'minigrad[plot]')"
+        return "plot skipped: matplotlib is not installed (pip install 'minigrad-course[plot]')"
     matplotlib.use("Agg")  # files only; never open a window
     import matplotlib.pyplot as plt
 
@@ -151,6 +153,8 @@ def plot_curves(path: Path, metrics: dict) -> str:
 # --- commands -----------------------------------------------------------------------------
 
 def train(args) -> int:
+    """``minigrad gpt train``: train a GPT on tiny shakespeare into ``--out`` (checkpoint, metrics,
+    curves); returns the exit status."""
     started = time.perf_counter()
     if args.n_embd % args.n_head:
         raise CLIError(f"--n-embd {args.n_embd} is not a multiple of --n-head {args.n_head}; each head "
@@ -274,6 +278,8 @@ def load_checkpoint(path: str):
 
 
 def sample(args) -> int:
+    """``minigrad gpt sample``: print ``--num-samples`` texts generated from a checkpoint after
+    ``--prompt``; returns the exit status."""
     model, vocab, ckpt = load_checkpoint(args.checkpoint)
     model = to_device(model, args.device)
     model.eval()

@@ -4,11 +4,16 @@ The methods only name ops; each op's forward and backward live in ``minigrad/ops
 """
 from __future__ import annotations
 
+import itertools
+import operator
 from numbers import Number
 
 from . import autograd, backend
 from .ops import activations, arithmetic, dtypes, elementwise, indexing, join, reductions
+from .ops import inplace as inplace_ops
 from .ops import shape as shape_ops
+
+_creation = itertools.count()  # numbers every tensor as it is made: outputs are newer than inputs
 
 
 class Tensor:
@@ -24,20 +29,30 @@ class Tensor:
     tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_grad_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_seq", "_version_counter", "_view", "_history",
+                 "_backward_hooks", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's loop
 
-    def __init__(self, data, requires_grad: bool = False):
-        if not hasattr(data, "__array_namespace__") and not hasattr(data, "__cuda_array_interface__"):
+    def __init__(self, data, requires_grad: bool = False, ctx=None, view=None):
+        """A NumPy or CuPy array is used as it is (shared, as ``torch.from_numpy``); anything
+        else (lists, numbers, NumPy scalars) is copied into a new array.
+
+        ``ctx`` and ``view`` are the engine's (``Function.apply`` passes them): the node that
+        made this tensor, and what it is a view of, if its array shares another tensor's memory.
+        """
+        if type(data) is not backend.NDARRAY and not backend.is_array(data):
             data = backend.as_array(data)
         elif data.dtype.kind not in backend.NUMERIC_KINDS:
             raise backend.not_numeric(data)
         self.data = data
         self.grad = None
-        self._ctx = None
-        self._grad_hooks = None
-        self._seq = next(autograd._creation)
-        self._requires_grad = False
+        self._ctx = ctx
+        self._seq = next(_creation)
+        # made on first need (autograd.version_counter); a view shares its root's
+        self._version_counter = None if view is None else view[0]._version_counter
+        self._view = view
+        self._history = self._backward_hooks = self._grad_hooks = None  # _history: see autograd._rebase
+        self._requires_grad = ctx is not None
         if requires_grad:
             self.requires_grad = True  # the setter refuses integer tensors
 
@@ -45,6 +60,8 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether backward computes a gradient for this tensor (floating point only)."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.refresh_view(self)  # a view of a tensor that has since joined a graph joins it too
         return self._requires_grad
 
     @requires_grad.setter
@@ -53,6 +70,9 @@ class Tensor:
             raise RuntimeError(f"requires_grad: only floating-point tensors can require gradients, "
                                f"but this tensor is {self.data.dtype}; make it float, e.g. "
                                "minigrad.tensor(data, dtype=minigrad.float32)")
+        if not value and self._ctx is not None:
+            raise RuntimeError("requires_grad: you can only change requires_grad flags of leaf variables; "
+                               "use .detach() to get a tensor cut from the graph")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -63,30 +83,53 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for a tensor that no op produced (an input or a parameter); only leaves keep grad."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.refresh_view(self)
         return self._ctx is None
 
     @property
     def grad_fn(self):
         """The op that produced this tensor (None for a leaf), as in PyTorch."""
+        if self._view is not None and autograd.is_grad_enabled():
+            autograd.refresh_view(self)
         return None if self._ctx is None else self._ctx.fn
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Compute the gradient of this tensor with respect to every leaf that requires one."""
-        autograd.backward(self, gradient, retain_graph)
+    @property
+    def _version(self) -> int:
+        """How many in-place ops have changed this tensor (or a view of it): PyTorch's ``_version``."""
+        return 0 if self._version_counter is None else self._version_counter[0]
 
-    def _accumulate(self, g):
-        if g.dtype != self.data.dtype:
-            g = g.astype(self.data.dtype)
-        if self.grad is None:
-            if g.base is not None:  # a view (e.g. a broadcast): give the leaf its own array
-                g = g.copy()
-            self.grad = Tensor(g)
-        else:
-            self.grad.data = self.grad.data + g
-        hooks = getattr(self, "_grad_hooks", None)  # unset on a leaf that an op made under no_grad
-        if hooks:
-            for hook in hooks:
-                hook(self)
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires one
+        (or only ``inputs``), adding it into their ``.grad``."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` at the next backward (leaves always do)."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has requires_grad=False; "
+                               "only tensors in a graph have a gradient")
+        if self._ctx is None or self.retains_grad:
+            return
+        autograd.add_hook(self, autograd.RetainGrad(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        """True if ``retain_grad()`` was called on this non-leaf tensor, so backward keeps its gradient in
+        ``.grad``."""
+        hooks = self._ctx.hooks if self._ctx is not None else None
+        return bool(hooks) and any(isinstance(h, autograd.RetainGrad) and h.ref() is self for h in hooks)
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient each time backward computes it; a hook
+        that returns a tensor replaces the gradient. Works on leaves (before ``.grad`` is added
+        to) and on non-leaves. ``handle.remove()`` undoes it, as in PyTorch.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require "
+                               "gradient; set requires_grad=True first")
+        return RemovableHandle(autograd.add_hook(self, hook), hook)
 
     def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
         """Call ``hook(tensor)`` each time backward has added into this leaf's ``.grad``.
@@ -97,14 +140,17 @@ class Tensor:
         if self._ctx is not None:
             raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (made by the "
                                "user, such as a parameter) accumulates a .grad; this one was computed by an op")
-        if getattr(self, "_grad_hooks", None) is None:
+        if self._grad_hooks is None:
             self._grad_hooks = []
         self._grad_hooks.append(hook)
         return RemovableHandle(self._grad_hooks, hook)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data, cut from the graph. It shares the version counter, as in PyTorch, so a
+        change through it still makes a backward that saved this tensor refuse to run."""
+        t = Tensor(self.data)
+        t._version_counter = autograd.version_counter(self)
+        return t
 
     # -- array facts ----------------------------------------------------------------------
     @property
@@ -145,7 +191,15 @@ class Tensor:
         return self.data.ndim
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        """The sub-tensors along the first axis (each ``self[i]``, so gradients flow), as PyTorch."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter([self[i] for i in range(self.data.shape[0])])
 
     def numpy(self):
         """The data as a NumPy array (copied back from the GPU if need be)."""
@@ -153,6 +207,18 @@ class Tensor:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
         return backend.to_device(self.data, backend.CPU)
+
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(t)``: the data of a CPU tensor that requires no grad (as ``numpy()``)."""
+        if self._requires_grad:
+            raise RuntimeError("__array__: can't convert a tensor that requires grad to a NumPy array; "
+                               "use tensor.detach() first")
+        if not backend.is_cpu(self.data):
+            raise TypeError(f"__array__: can't convert a {self.device} tensor to a NumPy array implicitly; "
+                            "call .cpu() (or .numpy(), which copies to the host) first")
+        if copy:
+            return self.data.astype(self.data.dtype if dtype is None else dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def tolist(self):
         """The data as (nested) Python lists of numbers, copied to the CPU."""
@@ -162,7 +228,7 @@ class Tensor:
         """The single value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor can be converted to a Python "
-                             f"number, this one has shape {self.shape}")
+                             f"number, this one has shape {self.shape}; index or reduce it first")
         return self.data.item()
 
     def __float__(self):
@@ -173,6 +239,12 @@ class Tensor:
 
     def __bool__(self):
         return bool(self.item())
+
+    def __format__(self, format_spec: str) -> str:
+        """As PyTorch: a 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``."""
+        if self.data.ndim == 0:
+            return format(self.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     def __repr__(self):
         body = backend.array_text(self.data, prefix="tensor(")
@@ -217,21 +289,27 @@ class Tensor:
         return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
 
     def float(self) -> Tensor:
+        """This tensor cast to float32 (``self`` if it already is)."""
         return dtypes.cast(self, backend.numpy.float32)
 
     def double(self) -> Tensor:
+        """This tensor cast to float64 (``self`` if it already is)."""
         return dtypes.cast(self, backend.numpy.float64)
 
     def half(self) -> Tensor:
+        """This tensor cast to float16 (``self`` if it already is)."""
         return dtypes.cast(self, backend.numpy.float16)
 
     def long(self) -> Tensor:
+        """This tensor cast to int64; the result does not require grad."""
         return dtypes.cast(self, backend.numpy.int64)
 
     def int(self) -> Tensor:
+        """This tensor cast to int32; the result does not require grad."""
         return dtypes.cast(self, backend.numpy.int32)
 
     def bool(self) -> Tensor:
+        """This tensor cast to bool; the result does not require grad."""
         return dtypes.cast(self, backend.numpy.bool_)
 
     def type(self, dtype=None):
@@ -283,6 +361,107 @@ class Tensor:
     def __rmatmul__(self, other):
         return arithmetic.matmul(other, self)
 
+    # -- in-place -------------------------------------------------------------------------
+    # Each writes into ``self.data`` (the same array, so views and a Module's registration see
+    # it), bumps the version counter and returns ``self``. Under grad mode an in-place op on a
+    # tensor in a graph is recorded; on a leaf that requires grad it raises (autograd.inplace).
+    def add_(self, other, *, alpha=1) -> Tensor:
+        """self += alpha * other."""
+        if alpha != 1:
+            other = other * alpha
+        return autograd.inplace("add_", self, arithmetic.add, other, fast=operator.iadd)
+
+    def sub_(self, other, *, alpha=1) -> Tensor:
+        """self -= alpha * other."""
+        if alpha != 1:
+            other = other * alpha
+        return autograd.inplace("sub_", self, arithmetic.sub, other, fast=operator.isub)
+
+    def mul_(self, other) -> Tensor:
+        """self *= other (broadcast to this shape), in place; returns ``self``."""
+        return autograd.inplace("mul_", self, arithmetic.mul, other, fast=operator.imul)
+
+    def div_(self, other) -> Tensor:
+        """self /= other (broadcast to this shape), in place; returns ``self``."""
+        return autograd.inplace("div_", self, arithmetic.div, other, fast=operator.itruediv)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def copy_(self, src) -> Tensor:
+        """Write ``src`` (broadcast, cast to this dtype) into this tensor; the gradient flows to src."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_: expected a Tensor, got {type(src).__name__}; use fill_ for a number")
+        return autograd.inplace("copy_", self, inplace_ops.copy, src, fast=_write_all)
+
+    def fill_(self, value) -> Tensor:
+        """Write ``value`` (a number or a 0-dimensional tensor) into every element, in place; returns
+        ``self``."""
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_: only supports a 0-dimension value tensor, got shape {value.shape}; "
+                                   "pass a number, or use copy_ to write a tensor")
+            return self.copy_(value)
+        return autograd.inplace("fill_", self, inplace_ops.copy, value, fast=_write_all)
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0, in place; returns ``self``."""
+        return self.fill_(0)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        """Clip every value into [min, max] in place (either bound may be None)."""
+        if min is None and max is None:
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None; pass a bound")
+        bounds = [b for b in (min, max) if isinstance(b, Tensor)]
+        if bounds:  # tensor bounds may need a gradient themselves: always the recorded path
+            return autograd.inplace("clamp_", self, lambda t, *_: t.clamp(min, max), *bounds)
+        xp = backend.get_array_module(self.data)
+        return autograd.inplace("clamp_", self, lambda t: t.clamp(min, max),
+                                fast=lambda d: xp.clip(d, min, max, out=d))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std**2), drawn by the generator ``manual_seed`` resets."""
+        from .factories import default_generator
+
+        return self._fill_host("normal_", default_generator().normal(mean, std, self.shape))
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
+        """Fill with samples of the uniform distribution on [``from_``, ``to``)."""
+        from .factories import default_generator
+
+        return self._fill_host("uniform_", default_generator().uniform(from_, to, self.shape))
+
+    def _fill_host(self, name, host):
+        values = Tensor(backend.as_array(host, self.dtype, self.device))
+        return autograd.inplace(name, self, inplace_ops.copy, values, fast=_write_all)
+
+    def __setitem__(self, index, value):
+        """``t[index] = value``, in place; differentiable with respect to both, as in PyTorch."""
+        index = _raw_index(index)
+        if not isinstance(value, (Tensor, Number)):
+            value = Tensor(backend.as_array(value, self.dtype, self.device))
+
+        def fast(d, v):
+            try:
+                d[index] = v
+            except ValueError as e:
+                raise RuntimeError(f"setitem: {e}; the value must broadcast to the indexed region") from None
+        try:
+            autograd.inplace("setitem", self, lambda t, v: inplace_ops.setitem(t, index, v), value, fast=fast)
+        except IndexError as e:
+            raise IndexError(f"setitem: index {index!r} is invalid for a tensor of shape {self.shape}: {e}") from None
+        except ValueError as e:  # from SetItem's forward, on the recorded path
+            raise RuntimeError(f"setitem: {e}; the value must broadcast to the indexed region") from None
+
     # -- comparisons: boolean tensors, no gradient --------------------------------------------
     def _compare(self, other, op):
         """Compared in the promoted dtype, as PyTorch: ``float32_t == np.float64(0.1)`` compares
@@ -314,9 +493,13 @@ class Tensor:
 
     # -- reductions (``dim``/``keepdim``, with NumPy's ``axis``/``keepdims`` as aliases) ------
     def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The sum over ``dim`` (all elements if None), keeping reduced axes as size 1 if ``keepdim``; see
+        ``minigrad.ops.reductions.sum``."""
         return reductions.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The mean over ``dim`` (all elements if None), keeping reduced axes as size 1 if ``keepdim``;
+        floating-point tensors only."""
         return reductions.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
@@ -328,26 +511,39 @@ class Tensor:
         return reductions.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def amax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The largest values over ``dim`` (all elements if None), with ``keepdim``; tied maxima share the
+        gradient equally."""
         return reductions.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def amin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The smallest values over ``dim`` (all elements if None), with ``keepdim``; tied minima share the
+        gradient equally."""
         return reductions.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def argmax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The int64 index of the largest value along ``dim`` (of the flattened tensor if None), with
+        ``keepdim``; first wins a tie, no gradient."""
         return reductions.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def argmin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The int64 index of the smallest value along ``dim`` (of the flattened tensor if None), with
+        ``keepdim``; first wins a tie, no gradient."""
         return reductions.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
             keepdims=None) -> Tensor:
+        """The variance over ``dim`` (all elements if None), divided by n - correction (``correction=1``,
+        i.e. unbiased, by default), with ``keepdim``."""
         return reductions.var(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
             keepdims=None) -> Tensor:
+        """The standard deviation, sqrt of ``var`` with the same arguments (unbiased by default)."""
         return reductions.std(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``; the gradient
+        goes to the elements picked."""
         return reductions.topk(self, k, dim, largest, sorted)
 
     # -- elementwise ----------------------------------------------------------------------
@@ -360,25 +556,34 @@ class Tensor:
         return elementwise.log(self)
 
     def abs(self) -> Tensor:
+        """The absolute value of each element; the gradient at 0 is 0, as in PyTorch."""
         return elementwise.abs(self)
 
     __abs__ = abs
 
     def sqrt(self) -> Tensor:
+        """The square root of each element; the gradient at 0 is infinite, as in PyTorch."""
         return elementwise.sqrt(self)
 
     def pow(self, exponent) -> Tensor:
+        """self ** exponent, elementwise; ``exponent`` is a number or a tensor (broadcast)."""
         return arithmetic.pow(self, exponent)
 
     def clamp(self, min=None, max=None) -> Tensor:
+        """Each element limited to [min, max] (either bound may be None, a number or a tensor); the
+        gradient passes at the bounds."""
         return elementwise.clamp(self, min, max)
 
     clip = clamp
 
     def maximum(self, other) -> Tensor:
+        """The elementwise larger of this tensor and ``other`` (broadcast); ties split the gradient in
+        half."""
         return elementwise.maximum(self, other)
 
     def minimum(self, other) -> Tensor:
+        """The elementwise smaller of this tensor and ``other`` (broadcast); ties split the gradient in
+        half."""
         return elementwise.minimum(self, other)
 
     def where(self, condition, other) -> Tensor:
@@ -386,12 +591,16 @@ class Tensor:
         return elementwise.where(condition, self, other)
 
     def masked_fill(self, mask, value) -> Tensor:
+        """A copy with ``value`` written where ``mask`` (bool, broadcast) is True; no gradient flows to the
+        filled places."""
         return elementwise.masked_fill(self, mask, value)
 
     def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two axes, on and below diagonal ``diagonal``; the rest is zero."""
         return elementwise.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two axes, on and above diagonal ``diagonal``; the rest is zero."""
         return elementwise.triu(self, diagonal)
 
     def relu(self) -> Tensor:
@@ -407,19 +616,24 @@ class Tensor:
         return activations.tanh(self)
 
     def softmax(self, dim: int) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``dim``, computed stably (the maximum subtracted first)."""
         return activations.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> Tensor:
+        """log(softmax(x)) along ``dim``, computed stably with log-sum-exp."""
         return activations.log_softmax(self, dim)
 
     # -- shapes ---------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
+        """The same elements in a new shape (sizes as ints or one tuple; one of them may be -1)."""
         return shape_ops.reshape(self, shape_ops.sizes_arg(shape))
 
     def view(self, *shape) -> Tensor:
+        """The same elements in a new shape, as ``reshape`` (minigrad does not require contiguity)."""
         return shape_ops.reshape(self, shape_ops.sizes_arg(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim`` to ``end_dim`` (both included) merged into one."""
         return shape_ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes) -> Tensor:
@@ -433,30 +647,42 @@ class Tensor:
         return shape_ops.transpose(self, axes or None)
 
     def permute(self, *dims) -> Tensor:
+        """The axes reordered: output axis i is input axis ``dims[i]``."""
         return shape_ops.permute(self, *dims)
 
     def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of size 1 inserted at position ``dim``."""
         return shape_ops.unsqueeze(self, dim)
 
     def squeeze(self, dim=None) -> Tensor:
+        """The axes of size 1 dropped: all of them, or those among ``dim`` (an int or a tuple)."""
         return shape_ops.squeeze(self, dim)
 
     def expand(self, *sizes) -> Tensor:
+        """This tensor viewed at a larger shape without copying; -1 keeps an axis's size, new axes go in
+        front."""
         return shape_ops.expand(self, *sizes)
 
     def expand_as(self, other) -> Tensor:
+        """This tensor expanded to ``other``'s shape (``expand(other.shape)``)."""
         return shape_ops.expand(self, other.shape)
 
     def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        """A tuple of pieces along ``dim``, each of ``split_size_or_sections`` elements (the last smaller)
+        or of the listed sizes."""
         return join.split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """A tuple of ``chunks`` pieces along ``dim``, each of ceil(n / chunks) elements (the last
+        smaller)."""
         return join.chunk(self, chunks, dim)
 
     def clone(self) -> Tensor:
+        """A copy with its own memory that stays in the graph (the gradient flows back to this tensor)."""
         return shape_ops.clone(self)
 
     def is_contiguous(self) -> bool:
+        """True if the data is laid out in C (row-major) order."""
         return self.data.flags.c_contiguous
 
     def contiguous(self) -> Tensor:
@@ -464,6 +690,7 @@ class Tensor:
         return self if self.data.flags.c_contiguous else shape_ops.clone(self)
 
     def gather(self, dim: int, index) -> Tensor:
+        """Values along ``dim`` at ``index`` (an int64 tensor); the output has ``index``'s shape."""
         return indexing.gather(self, dim, index)
 
     def __getitem__(self, index) -> Tensor:
@@ -487,3 +714,16 @@ class RemovableHandle:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
+
+
+def _write_all(d, v):
+    d[...] = v
+
+
+def _raw_index(index):
+    """An index with the arrays of Tensors in place of the Tensors."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index

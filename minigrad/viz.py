@@ -28,7 +28,7 @@ from html import escape
 from numbers import Number
 from pathlib import Path
 
-from . import backend
+from . import autograd, backend
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "Graph", "Node", "dot_available"]

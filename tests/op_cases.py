@@ -345,6 +345,43 @@ def _tF():
     return _torch().nn.functional
 
 
+def _iadd(a, b):
+    y = a * 2
+    y += b
+    return y
+
+
+def _setitem_slice(a, v):  # the same code on minigrad, NumPy and torch
+    y = a * 2
+    y[1, ::2] = v
+    return y
+
+
+def _setitem_rows(a, v):
+    y = a * 1
+    y[[2, 0]] = v * v
+    return y
+
+
+def _mul_through_view(a, b):
+    y = a * 1
+    y[1].mul_(b)  # writes through the view y[1] into y: y's history becomes CopySlices
+    return y
+
+
+def _mul_through_view_ref(a, b):
+    y = a * 1
+    y[1] *= b
+    return y
+
+
+def _view_after_base_changed(a, b):
+    y = a * 1
+    v = y[1:]
+    y.mul_(b)  # v now reads the new values, so its gradient must flow through mul_
+    return v * 3
+
+
 CASES = [
     # -- arithmetic (ops/arithmetic.py) --
     Case("add_broadcast", lambda a, b: a + b, [normal(3, 4), normal(4)], lambda a, b: a + b, torch=SAME),
@@ -383,6 +420,25 @@ CASES = [
     Case("cast_type_and_to", lambda a: a.to(minigrad.float32).type(a.dtype) + a.float().double().to(a),
          [normal(3, 4)], lambda a: 2 * a.astype(np.float32).astype(a.dtype),
          torch=lambda a: a.to(_torch().float32).type(a.dtype) + a.float().double().to(a), gradcheck=False),
+    # -- in-place (tensor.py's in-place section, ops/inplace.py): on a non-leaf, as a graph allows --
+    Case("iadd_operator", _iadd, [normal(3, 4), normal(4)], lambda a, b: a * 2 + b, torch=SAME),
+    Case("add__alpha", lambda a, b: (a * 2).add_(b, alpha=0.5), [normal(3, 4), normal(3, 4)],
+         lambda a, b: a * 2 + 0.5 * b, torch=SAME),
+    Case("sub__alpha", lambda a, b: (a * 2).sub_(b, alpha=3.0), [normal(3, 4), normal(4)],
+         lambda a, b: a * 2 - 3 * b, torch=SAME),
+    Case("mul_", lambda a, b: (a * 2).mul_(b), [normal(3, 4), normal(3, 1)], lambda a, b: a * 2 * b, torch=SAME),
+    Case("div_", lambda a, b: (a * 2).div_(b), [normal(3, 4), positive(4)], lambda a, b: a * 2 / b, torch=SAME),
+    Case("mul__self", lambda a: (a * 2).mul_(a), [normal(3, 4)], lambda a: a * 2 * a, torch=SAME),
+    Case("setitem_slice", _setitem_slice, [normal(3, 4), normal(2)], _setitem_slice, torch=SAME),
+    Case("setitem_rows", _setitem_rows, [normal(3, 4), normal(2, 4)], _setitem_rows, torch=SAME),
+    Case("copy_broadcast", lambda a, b: (a * 2).copy_(b) * a, [normal(3, 4), normal(4)],
+         lambda a, b: np.broadcast_to(b, a.shape) * a, torch=SAME),
+    Case("fill_", lambda a: (a * 2).fill_(1.5) * a, [normal(3, 4)], lambda a: 1.5 * a, torch=SAME),
+    Case("mul__through_view", _mul_through_view, [normal(3, 4), normal(4)], _mul_through_view_ref, torch=SAME),
+    Case("view_after_base_changed", _view_after_base_changed, [normal(3, 4), normal(3, 4)],
+         lambda a, b: (a * b)[1:] * 3, torch=SAME),
+    # -- new in-place cases go here --
+
 
     # -- elementwise and activations (ops/elementwise.py, ops/activations.py) --
     Case("exp", lambda a: a.exp(), [normal(3, 4)], np.exp, torch=SAME),

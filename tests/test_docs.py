@@ -37,12 +37,8 @@ def test_every_op_is_reached_by_a_case_of_the_registry():
     reached = set()
     for case in CASES:
         tensors = make_tensors(case.host_inputs(), "cpu", minigrad.float64)
-        stack = [case.fn(*tensors)]
-        while stack:
-            ctx = stack.pop()._ctx
-            if ctx is not None:
-                reached.add(ctx.fn.__name__)
-                stack.extend(a for a in ctx.inputs if isinstance(a, minigrad.Tensor))
+        nodes = minigrad.autograd.topological_order(case.fn(*tensors))
+        reached.update(n.fn.__name__ for n in nodes if isinstance(n, minigrad.autograd.Context))
     missing = set(op_functions()) - reached
     assert not missing, f"ops that no case in tests/op_cases.py reaches: {sorted(missing)}"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad import nn, optim
+from minigrad import autograd, nn, optim
 
 f64 = minigrad.float64
 
@@ -251,3 +251,257 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_gradient():
     handle.remove()
     w.sum().backward()
     assert len(seen) == 3 and not isinstance(seen[-1], str)
+
+
+# -- gradients never alias -------------------------------------------------------------------
+
+def test_two_leaves_fed_by_one_array_get_their_own_gradients():
+    """Silent before: Add hands the same array to a and b, and both .grad shared it."""
+    a, b = minigrad.tensor([1.0, 2.0], requires_grad=True), minigrad.tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * 2).sum().backward()
+    a.grad.data[0] = 100.0
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0])
+    c, d = minigrad.tensor([1.0], requires_grad=True), minigrad.tensor([2.0], requires_grad=True)
+    (((c + 0) + (d + 0)) * 3).sum().backward()  # passed on through two more nodes each
+    c.grad.data += 1
+    np.testing.assert_array_equal(d.grad.data, [3.0])
+
+
+def test_the_gradient_passed_to_backward_is_not_kept_by_a_leaf():
+    """Silent before: the leaf's .grad was the caller's own array."""
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    g = minigrad.tensor([1.0, 1.0])
+    x.backward(g)
+    x.grad.data[0] = 7.0
+    (x + 0).backward(g)
+    np.testing.assert_array_equal(g.data, [1.0, 1.0])
+    raw = np.ones(2, dtype=np.float32)
+    y = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    (y * 1).backward(raw)
+    y.grad.data[1] = 5.0
+    assert raw.tolist() == [1.0, 1.0]
+
+
+def test_a_fresh_gradient_is_kept_without_a_copy():
+    made = []
+
+    class Twice(minigrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            dx = grad_output * 2
+            made.append(weakref.ref(dx))
+            return dx
+
+    x = minigrad.randn(3, requires_grad=True)
+    (Twice.apply(x) * 3).sum().backward()
+    assert x.grad.data is made[0]()  # no one else held it: no copy was needed
+
+
+# -- one way to make a tensor ------------------------------------------------------------------
+
+def test_tensor_shares_arrays_and_copies_everything_else_by_type():
+    """Before, the rule was "has __array_namespace__": NumPy 1.26 arrays lack it (so they were
+    copied), and any object with that attribute was kept as the tensor's data, unconverted."""
+    a = np.zeros(3)
+    assert minigrad.Tensor(a).data is a
+
+    class Foreign:  # array-like with the attribute, but not an array minigrad can compute on
+        __array_namespace__ = None
+
+        def __array__(self, dtype=None, copy=None):
+            return np.arange(3.0)
+
+    t = minigrad.Tensor(Foreign())
+    assert isinstance(t.data, np.ndarray) and t.tolist() == [0.0, 1.0, 2.0]
+    s = minigrad.Tensor(np.float64(2.5))
+    assert isinstance(s.data, np.ndarray) and s.shape == () and s.item() == 2.5
+
+
+def test_every_tensor_has_every_slot():
+    x = minigrad.randn(2, requires_grad=True)
+    with minigrad.no_grad():
+        made_without_grad = x * 2
+    for t in (x, x * 2, made_without_grad, minigrad.tensor(1.0), x.detach()):
+        for name in minigrad.Tensor.__slots__:
+            if name != "__weakref__":
+                getattr(t, name)  # raises AttributeError for a slot left unset
+
+
+# -- autograd API ------------------------------------------------------------------------------
+
+def test_retain_grad_keeps_a_non_leaf_gradient():
+    x = minigrad.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    assert y.retains_grad and not x.retains_grad
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [6.0, 12.0])
+    y.grad.data[0] = 0.0
+    np.testing.assert_array_equal(x.grad.data, [18.0, 36.0])  # not aliased with y.grad
+    with pytest.raises(RuntimeError, match="retain_grad: can't retain_grad on a tensor that has requires_grad=False"):
+        minigrad.ones(2).retain_grad()
+
+
+def test_register_hook_on_leaves_and_non_leaves_can_replace_the_gradient():
+    x = minigrad.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    handle = x.register_hook(lambda g: g * 10)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: seen.append(g.data.copy()))
+    y.register_hook(lambda g: g + 1)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(seen[0], [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad.data, [100.0, 180.0])  # (2y + 1) * 2 * 10
+    handle.remove()
+    x.grad = None
+    (x * 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="register_hook: cannot register a hook on a tensor that doesn't require"):
+        minigrad.ones(2).register_hook(print)
+    z = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    z.register_hook(lambda g: g[:1])
+    with pytest.raises(RuntimeError, match=r"hook '<lambda>' has changed the size of the gradient from \(2,\) to \(1,\)"):
+        (z * 2).sum().backward()
+
+
+def test_autograd_grad_returns_gradients_and_leaves_dot_grad_alone():
+    x = minigrad.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    w = minigrad.tensor([3.0, 4.0], dtype=f64, requires_grad=True)
+    h = x * w
+    out = (h * h).sum()
+    gx, gh = autograd.grad(out, [x, h], retain_graph=True)
+    np.testing.assert_array_equal(gx.data, [18.0, 64.0])  # 2 x w**2
+    np.testing.assert_array_equal(gh.data, [6.0, 16.0])  # 2 h
+    assert x.grad is None and w.grad is None
+    (gw,) = autograd.grad([out], w, grad_outputs=[minigrad.tensor(2.0, dtype=f64)])
+    np.testing.assert_array_equal(gw.data, [12.0, 64.0])  # 2 * 2 x**2 w
+    unused = minigrad.tensor([1.0], dtype=f64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="index 0 appears to not have been used in the graph; pass allow_unused=True"):
+        autograd.grad((x * 2).sum(), unused)
+    assert autograd.grad((x * 2).sum(), [unused, x], allow_unused=True)[0] is None
+    with pytest.raises(RuntimeError, match="grad: one of the differentiated Tensors does not require grad"):
+        autograd.grad((x * 2).sum(), minigrad.ones(2))
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        autograd.grad((x * 2).sum(), x, create_graph=True)
+
+
+def test_grad_runs_only_the_part_of_the_graph_it_needs():
+    ran = []
+
+    class Spy(minigrad.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            ran.append(True)
+            return grad_output
+
+    x = minigrad.tensor([1.0], requires_grad=True)
+    side = Spy.apply(minigrad.tensor([2.0], requires_grad=True))
+    autograd.grad((x * 3 + side).sum(), x)
+    assert not ran
+
+
+def test_backward_with_inputs_accumulates_only_into_them():
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    w = minigrad.tensor([3.0, 4.0], requires_grad=True)
+    (x * w).sum().backward(inputs=[x])
+    assert w.grad is None
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    y = x * 2
+    (y * w).sum().backward(inputs=[y])
+    np.testing.assert_array_equal(y.grad.data, [3.0, 4.0])
+
+
+def test_backward_of_several_outputs():
+    x = minigrad.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    autograd.backward([(x * 2).sum(), x * x], [None, minigrad.tensor([1.0, 10.0], dtype=f64)])
+    np.testing.assert_array_equal(x.grad.data, [4.0, 42.0])
+    with pytest.raises(RuntimeError, match="backward: got 1 gradients for 2 outputs"):
+        autograd.backward([x * 2, x * 3], [minigrad.ones(2)])
+
+
+def test_grad_modes():
+    """Silent before: ``@no_grad`` without parentheses raised; set_grad_enabled did not exist."""
+    x = minigrad.ones(2, requires_grad=True)
+
+    @minigrad.no_grad
+    def bare(t):
+        return t * 2
+
+    @minigrad.inference_mode()
+    def inference(t):
+        return t * 2
+
+    assert not bare(x).requires_grad and not inference(x).requires_grad and bare.__name__ == "bare"
+    assert minigrad.is_grad_enabled()
+    minigrad.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        minigrad.set_grad_enabled(True)
+    with minigrad.set_grad_enabled(False):
+        assert not minigrad.is_grad_enabled()
+        with minigrad.enable_grad():
+            assert (x * 2).requires_grad
+    assert minigrad.is_grad_enabled()
+
+    @minigrad.set_grad_enabled(False)
+    def off():
+        return minigrad.is_grad_enabled()
+
+    assert minigrad.is_grad_enabled() and off() is False and minigrad.is_grad_enabled()
+    with minigrad.inference_mode(False):
+        assert minigrad.is_grad_enabled()
+
+
+def test_topological_order_is_public():
+    x = minigrad.tensor([1.0], requires_grad=True)
+    y = x * 2
+    z = y * y
+    order = autograd.topological_order(z)
+    assert order == [autograd.node_of(z), autograd.node_of(y), x] or order[-1] is x
+    assert [type(n).__name__ for n in order] == ["Context", "Context", "Tensor"]
+    assert autograd.node_of(minigrad.ones(1)) is None
+
+
+# -- Python protocols, as PyTorch -------------------------------------------------------------
+
+def test_format_a_scalar_tensor():
+    """Before, f"{loss:.4f}" raised TypeError."""
+    loss = minigrad.tensor(1.234567)
+    assert f"{loss:.3f}" == "1.235" and f"{loss}" == str(loss.item())  # PyTorch: a 0-d tensor is its number
+    assert f"{minigrad.tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{minigrad.tensor([1.0]):.2f}"
+
+
+def test_numpy_asarray_of_a_tensor():
+    """Silent before: np.asarray(t) built an object array of Tensors."""
+    t = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    a = np.asarray(t)
+    assert a.dtype == np.float32 and a.shape == (2, 2) and a is t.data
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(RuntimeError, match="requires grad.*detach"):
+        np.asarray(minigrad.ones(2, requires_grad=True))
+
+
+def test_len_and_iteration_over_the_first_axis():
+    """Silent before: list() of a 0-d tensor was []; now it raises as PyTorch does."""
+    m = minigrad.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=f64, requires_grad=True)
+    assert len(m) == 3
+    rows = list(m)
+    assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    (rows[0] * rows[2]).sum().backward()  # the rows are in the graph
+    np.testing.assert_array_equal(m.grad.data, [[5.0, 6.0], [0.0, 0.0], [1.0, 2.0]])
+    s = minigrad.tensor(1.0)
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(s)
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(s)

@@ -221,6 +221,8 @@ class abort_on_failure:
 
 
 def require_group(op: str) -> _ProcessGroup:
+    """The initialized process group, or a RuntimeError naming ``op`` that says to call
+    ``init_process_group()``."""
     if _group is None:
         raise RuntimeError(f"{op}: the process group is not initialized; call "
                            "minigrad.distributed.init_process_group() first (once, at the start of the script)")

@@ -116,7 +116,7 @@ class DistributedDataParallel(Module):
             self._raise_unfinished_sync()
         out = self.module(*args, **kwargs)
         if self.find_unused_parameters and autograd.is_grad_enabled() and self.training:
-            reached = {id(node) for t in _tensors_in(out) for node in autograd._topological_order(t)}
+            reached = {id(node) for t in _tensors_in(out) for node in autograd.topological_order(t)}
             self._unused = {id(p) for p in self._current_params() if id(p) not in reached}
         return out
 

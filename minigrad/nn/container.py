@@ -102,6 +102,7 @@ class Sequential(_IndexedModules):
         return self._modules[self._key(idx)]
 
     def extend(self, sequential: Iterable[Module]):
+        """Append every module of ``sequential``; returns ``self``."""
         for module in sequential:
             self.append(module)
         return self
@@ -196,21 +197,26 @@ class ModuleDict(Module):
         return key in self._modules
 
     def clear(self) -> None:
+        """Remove every module."""
         for key in list(self._modules):
             self._forget(key)
 
     def pop(self, key: str) -> Module:
+        """Remove and return the module at ``key``."""
         v = self[key]
         del self[key]
         return v
 
     def keys(self):
+        """The keys, in insertion order."""
         return self._modules.keys()
 
     def items(self):
+        """The (key, module) pairs, in insertion order."""
         return self._modules.items()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def update(self, modules) -> None:

@@ -149,10 +149,12 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 1 in place, without recording a gradient; returns it."""
     return constant_(tensor, 1)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 0 in place, without recording a gradient; returns it."""
     return constant_(tensor, 0)
 
 

@@ -233,6 +233,7 @@ class Module:
                 yield name, m
 
     def children(self):
+        """Each direct submodule, once."""
         for _, m in self.named_children():
             yield m
 
@@ -253,13 +254,16 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True):
+        """Each parameter of this module (and its submodules if ``recurse``), a shared one once."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """(name, buffer) pairs, e.g. ``('0.running_mean', ...)``; a shared buffer appears once."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True):
+        """Each buffer of this module (and its submodules if ``recurse``), a shared one once."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -368,6 +372,7 @@ class Module:
         return self.to(dtype=backend.numpy.float32)
 
     def half(self) -> Module:
+        """Cast every parameter to float16."""
         return self.to(dtype=backend.numpy.float16)
 
     # -- saving and loading ---------------------------------------------------------------

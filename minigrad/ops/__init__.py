@@ -8,6 +8,7 @@ reductions    sum, mean, amax, amin, var (and max, min, argmax, argmin, std, top
 shape         reshape, transpose, expand, clone (and unsqueeze, squeeze, flatten, permute)
 indexing      getitem (PyTorch's index order), gather, one_hot
 join          cat, stack (and split, chunk)
+inplace       setitem, copy (copy_, fill_), CopySlices (an in-place op through a view)
 linear        linear (the fused ``X @ W + b``)
 losses        cross_entropy (fused softmax + NLL, its options, probability targets), nll,
               binary_cross_entropy(_with_logits), mse, l1, smooth_l1 / huber, kl_div

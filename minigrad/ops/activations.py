@@ -142,6 +142,7 @@ class ReLU(Function):
 
 
 def relu(input, inplace: bool = False):
+    """max(x, 0) elementwise (``torch.relu``); the gradient at 0 is 0. ``inplace=True`` is not supported."""
     if inplace:
         _no_inplace("relu")
     return ReLU.apply(input)
@@ -167,6 +168,8 @@ class LeakyReLU(Function):
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """x where x > 0, else ``negative_slope * x``, elementwise (``F.leaky_relu``). ``inplace=True`` is not
+    supported."""
     if inplace:
         _no_inplace("leaky_relu")
     return LeakyReLU.apply(input, negative_slope)
@@ -194,6 +197,8 @@ class ELU(Function):
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """x where x > 0, else ``alpha * (exp(x) - 1)``, elementwise (``F.elu``). ``inplace=True`` is not
+    supported."""
     if inplace:
         _no_inplace("elu")
     return ELU.apply(input, alpha)
@@ -242,6 +247,8 @@ class GELU(Function):
 
 
 def gelu(input, approximate: str = "none"):
+    """x * Phi(x), Phi the standard normal CDF (``F.gelu``); ``approximate='tanh'`` uses the tanh
+    approximation."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(input, approximate)
@@ -263,6 +270,7 @@ class SiLU(Function):
 
 
 def silu(input, inplace: bool = False):
+    """x * sigmoid(x) elementwise (``F.silu``, also called swish). ``inplace=True`` is not supported."""
     if inplace:
         _no_inplace("silu")
     return SiLU.apply(input)
@@ -293,6 +301,7 @@ class Softplus(Function):
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta * x)) / beta elementwise, and x where beta * x > ``threshold`` (``F.softplus``)."""
     return Softplus.apply(input, beta, threshold)
 
 
@@ -323,6 +332,7 @@ class Sigmoid(Function):
 
 
 def sigmoid(input):
+    """1 / (1 + exp(-x)) elementwise (``torch.sigmoid``), computed without overflow."""
     return Sigmoid.apply(input)
 
 
@@ -342,6 +352,7 @@ class Tanh(Function):
 
 
 def tanh(input):
+    """The hyperbolic tangent of each element (``torch.tanh``)."""
     return Tanh.apply(input)
 
 
@@ -367,6 +378,8 @@ class Softmax(Function):
 
 
 def softmax(input, dim: int | None = None):
+    """exp(x) / sum(exp(x)) along ``dim``, stably (``F.softmax``); without ``dim``, PyTorch's deprecated
+    implicit choice."""
     return Softmax.apply(input, _implicit_dim("softmax", input.ndim) if dim is None else dim)
 
 
@@ -393,4 +406,6 @@ class LogSoftmax(Function):
 
 
 def log_softmax(input, dim: int | None = None):
+    """log(softmax(x)) along ``dim`` with log-sum-exp (``F.log_softmax``); without ``dim``, PyTorch's
+    deprecated implicit choice."""
     return LogSoftmax.apply(input, _implicit_dim("log_softmax", input.ndim) if dim is None else dim)

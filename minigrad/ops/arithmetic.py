@@ -141,6 +141,7 @@ class Neg(Function):
 
 
 def neg(a):
+    """-a elementwise (``torch.neg``)."""
     return Neg.apply(a)
 
 

@@ -39,6 +39,7 @@ def dropout_mask(x, shape, p):
 
 
 def check_dropout(name, input, p, check_input=True):
+    """Raise the error ``name`` gives for an input that is not a Tensor or a ``p`` outside [0, 1]."""
     if check_input and not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a minigrad Tensor, got {type(input).__name__}")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:

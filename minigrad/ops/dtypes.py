@@ -27,6 +27,7 @@ _NUMBER_DTYPES = {"b": backend.numpy.bool_, "u": backend.numpy.int64, "i": backe
 
 
 def is_floating(xp, dtype) -> bool:
+    """True if ``dtype`` is a floating-point or complex dtype (one that can carry gradients)."""
     return xp.dtype(dtype).kind in "fc"
 
 

@@ -58,6 +58,7 @@ class Exp(Function):
 
 
 def exp(x):
+    """e to the power of each element (``torch.exp``)."""
     return Exp.apply(x)
 
 
@@ -95,6 +96,7 @@ class Abs(Function):
 
 
 def abs(x):
+    """The absolute value of each element (``torch.abs``); the gradient at 0 is 0."""
     return Abs.apply(x)
 
 
@@ -114,6 +116,7 @@ class Sqrt(Function):
 
 
 def sqrt(x):
+    """The square root of each element (``torch.sqrt``); the gradient at 0 is infinite."""
     return Sqrt.apply(x)
 
 

@@ -99,6 +99,8 @@ class SoftmaxCrossEntropy(Function):
 
 
 def softmax_cross_entropy(z, y, reduction="mean"):
+    """Cross-entropy of logits ``z`` (n, C) and integer labels ``y`` (n,), fused with the softmax; see
+    ``SoftmaxCrossEntropy``."""
     return SoftmaxCrossEntropy.apply(z, y, reduction)
 
 
@@ -156,6 +158,8 @@ class CrossEntropy(Function):
 
 
 def cross_entropy(z, y, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy of logits and integer labels with ``weight``, ``ignore_index`` and ``label_smoothing``
+    (``F.cross_entropy``); see ``CrossEntropy``."""
     return CrossEntropy.apply(z, y, weight, ignore_index, label_smoothing, reduction)
 
 
@@ -203,6 +207,8 @@ class SoftTargetCrossEntropy(Function):
 
 
 def soft_target_cross_entropy(z, t, weight=None, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy of logits against class probabilities ``t`` of the same shape (``F.cross_entropy``);
+    see ``SoftTargetCrossEntropy``."""
     return SoftTargetCrossEntropy.apply(z, t, weight, label_smoothing, reduction)
 
 
@@ -240,6 +246,8 @@ class NLL(Function):
 
 
 def nll(x, y, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``x`` at integer labels ``y`` (``F.nll_loss``); see
+    ``NLL``."""
     return NLL.apply(x, y, weight, ignore_index, reduction)
 
 
@@ -277,6 +285,8 @@ class BinaryCrossEntropy(Function):
 
 
 def binary_cross_entropy(p, y, weight=None, reduction="mean"):
+    """Binary cross-entropy of probabilities ``p`` and targets ``y`` (``F.binary_cross_entropy``); see
+    ``BinaryCrossEntropy``."""
     return BinaryCrossEntropy.apply(p, y, weight, reduction)
 
 
@@ -332,6 +342,8 @@ class BCEWithLogits(Function):
 
 
 def binary_cross_entropy_with_logits(z, y, weight=None, pos_weight=None, reduction="mean"):
+    """Sigmoid and binary cross-entropy of logits ``z``, fused and stable
+    (``F.binary_cross_entropy_with_logits``); see ``BCEWithLogits``."""
     return BCEWithLogits.apply(z, y, weight, pos_weight, reduction)
 
 
@@ -356,6 +368,7 @@ class MSE(Function):
 
 
 def mse(x, y, reduction="mean"):
+    """Mean squared error (x - y) ** 2, reduced by ``reduction`` (``F.mse_loss``); see ``MSE``."""
     return MSE.apply(x, y, reduction)
 
 
@@ -382,6 +395,7 @@ class L1(Function):
 
 
 def l1(x, y, reduction="mean"):
+    """Mean absolute error |x - y|, reduced by ``reduction`` (``F.l1_loss``); see ``L1``."""
     return L1.apply(x, y, reduction)
 
 
@@ -416,10 +430,13 @@ class SmoothL1(Function):
 
 
 def smooth_l1(x, y, beta=1.0, reduction="mean"):
+    """Smooth L1 loss with threshold ``beta`` (``F.smooth_l1_loss``); see ``SmoothL1``."""
     return SmoothL1.apply(x, y, beta, 1.0, reduction)
 
 
 def huber(x, y, delta=1.0, reduction="mean"):
+    """Huber loss with threshold ``delta``, delta times smooth L1 with beta = delta (``F.huber_loss``); see
+    ``SmoothL1``."""
     return SmoothL1.apply(x, y, delta, delta, reduction)
 
 
@@ -462,4 +479,6 @@ class KLDiv(Function):
 
 
 def kl_div(x, t, reduction="mean", log_target=False):
+    """KL divergence of log-probabilities ``x`` from target ``t`` (log-probabilities if ``log_target``)
+    (``F.kl_div``); see ``KLDiv``."""
     return KLDiv.apply(x, t, reduction, log_target)

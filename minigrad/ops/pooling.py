@@ -172,6 +172,8 @@ def pooling_geometry(name, x, dims, kernel_size, stride, padding, dilation, ceil
 
 
 def max_pool(name, dims, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    """Max pooling over the last ``dims`` axes, the shared body of ``max_pool1d``/``max_pool2d`` (``name``
+    is for errors)."""
     if return_indices:
         raise NotImplementedError(f"{name}: return_indices=True is not supported in minigrad; the indices "
                                   "stay inside the op (MaxPool saves them for its backward)")
@@ -190,6 +192,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def avg_pool(name, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """Average pooling over the last ``dims`` axes, the shared body of ``avg_pool1d``/``avg_pool2d``
+    (``name`` is for errors)."""
     kernel, stride, pads, _, out = pooling_geometry(name, input, dims, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None:
         if not isinstance(divisor_override, int) or divisor_override < 1:

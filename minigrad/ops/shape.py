@@ -37,6 +37,8 @@ class Reshape(Function):
 
 
 def reshape(x, shape):
+    """``x`` with the same elements in ``shape`` (a tuple; one entry may be -1); the gradient is G reshaped
+    back."""
     shape = tuple(shape)
     size, unknown = 1, 0
     for n in shape:

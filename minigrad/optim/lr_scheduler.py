@@ -190,6 +190,8 @@ class StepLR(LRScheduler):
         return self._scaled_lrs(self.gamma)
 
     def closed_form_lr(self) -> list:
+        """The learning rate of each group at ``last_epoch``, computed directly from the base rates (used
+        by ``step(epoch)``)."""
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
 
 
@@ -213,6 +215,8 @@ class MultiStepLR(LRScheduler):
         return self._scaled_lrs(self.gamma ** self.milestones[self.last_epoch])
 
     def closed_form_lr(self) -> list:
+        """The learning rate of each group at ``last_epoch``, computed directly from the base rates (used
+        by ``step(epoch)``)."""
         milestones = sorted(Counter(self.milestones).elements())
         return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
 
@@ -242,6 +246,8 @@ class ConstantLR(LRScheduler):
         return self._scaled_lrs(1.0 / self.factor)
 
     def closed_form_lr(self) -> list:
+        """The learning rate of each group at ``last_epoch``, computed directly from the base rates (used
+        by ``step(epoch)``)."""
         return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
                 for base_lr in self.base_lrs]
 
@@ -279,6 +285,8 @@ class LinearLR(LRScheduler):
         return self._scaled_lrs(factor)
 
     def closed_form_lr(self) -> list:
+        """The learning rate of each group at ``last_epoch``, computed directly from the base rates (used
+        by ``step(epoch)``)."""
         s, e = self.start_factor, self.end_factor
         return [base_lr * (s + (e - s) * min(self.total_iters, self.last_epoch) / self.total_iters)
                 for base_lr in self.base_lrs]
@@ -302,6 +310,8 @@ class ExponentialLR(LRScheduler):
         return self._scaled_lrs(self.gamma)
 
     def closed_form_lr(self) -> list:
+        """The learning rate of each group at ``last_epoch``, computed directly from the base rates (used
+        by ``step(epoch)``)."""
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
@@ -339,6 +349,8 @@ class CosineAnnealingLR(LRScheduler):
                 * (group["lr"] - eta_min) + eta_min for group in self.optimizer.param_groups]
 
     def closed_form_lr(self) -> list:
+        """The learning rate of each group at ``last_epoch``, computed directly from the base rates (used
+        by ``step(epoch)``)."""
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
 

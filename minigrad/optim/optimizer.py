@@ -105,6 +105,8 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     def step(self, closure=None):
+        """Update every parameter that has a gradient, once; ``closure`` (re-evaluating the loss) is called
+        first and its loss returned."""
         raise NotImplementedError(f"{type(self).__name__} must define step()")
 
     def grads_and_states(self, group: dict):
