@@ -95,7 +95,7 @@ mathjax3_config = {"svg": {"fontCache": "global"}}
 # Pages written on other branches (gpu, benchmarks, distributed, ...) join the toctree when
 # their file exists at build time, so the docs build before and after those branches land.
 OWN_PAGES = {"index", "getting-started", "concepts", "gradients", "optimizers", "new-op", "api",
-             "guarantees", "gpt"}
+             "guarantees", "gpt", "compression"}
 PLATFORM_ORDER = ["gpu", "benchmarks", "distributed"]
 PLATFORM_MARKER = "%% platform pages: filled in by conf.py %%"
 

@@ -668,6 +668,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     from minigrad import gpt_cli  # its own module: it imports this one for CLIError
     gpt_cli.add_parser(commands, _positive)
+    from minigrad import compress_cli  # prune, quantize, distill (issue 14); it imports this module
+    compress_cli.add_commands(commands, data_options, _number)
     return parser
 
 

@@ -17,6 +17,7 @@ import conv_reference as ref
 
 import minigrad
 import minigrad.nn.functional as F
+import minigrad.ops.quantize as FQ
 
 
 SAME = "same"  # torch=SAME: the case's own ``fn`` runs unchanged on torch tensors
@@ -176,6 +177,48 @@ def _mask_on(t, mask):
 
 # Query 1 sees no key: the fully masked row, which gives zeros and zero gradients (PyTorch too).
 MASK = np.array([[True, False, True, True, False], [False] * 5, [True, True, False, False, True]])
+
+
+# -- quantisation (issue 14): inputs and NumPy references --
+# (ops/quantize.py) Scales are powers of two: PyTorch rounds a per-tensor scale to float32 and
+# keeps per-channel scales in float32, so other scales would differ from float64 in the 8th digit.
+
+QSCALES, QZEROS = [0.125, 0.25, 0.0625, 0.5], [0, 2, -3, 1]
+
+
+def fake_quantize_reference(x, scale, zero_point, quant_min, quant_max):
+    return (np.clip(np.rint(x / scale) + zero_point, quant_min, quant_max) - zero_point) * scale
+
+
+def _fq_channels(x, axis=1):
+    """Per-channel fake quantisation with QSCALES / QZEROS along ``axis``, minigrad or torch."""
+    if isinstance(x, minigrad.Tensor):
+        return FQ.fake_quantize_per_channel_affine(x, _const(x, QSCALES), _const(x, QZEROS), axis, -8, 7)
+    return _torch().fake_quantize_per_channel_affine(x, _torch().tensor(QSCALES, dtype=_torch().float32),
+                                                     _torch().tensor(QZEROS, dtype=_torch().int32), axis, -8, 7)
+
+
+TEACHER = np.random.default_rng(99).standard_normal((6, 4)) * 2  # fixed teacher logits: a constant
+
+
+def _distill(s, y, T=2.0, alpha=0.7):
+    """Hinton et al.'s loss, minigrad's or written out with torch's ops."""
+    if isinstance(s, minigrad.Tensor):
+        return minigrad.nn.distillation_loss(s, _const(s, TEACHER), y, T, alpha)
+    tF = _tF()
+    return alpha * T * T * tF.kl_div(tF.log_softmax(s / T, 1), tF.log_softmax(_torch().tensor(TEACHER) / T, 1),
+                                     reduction="batchmean", log_target=True) + (1 - alpha) * tF.cross_entropy(s, y)
+
+
+def _distill_reference(s, y, T=2.0, alpha=0.7):
+    p_t, log_p_s = _softmax(TEACHER / T, 1), np.log(_softmax(s / T, 1))
+    return alpha * T * T * (p_t * (np.log(p_t) - log_p_s)).sum() / len(s) + (1 - alpha) * _cross_entropy(s, y).mean()
+
+
+def _fq_channels_reference(x, axis=1):
+    shape = [1] * x.ndim
+    shape[axis] = len(QSCALES)
+    return fake_quantize_reference(x, np.reshape(QSCALES, shape), np.reshape(QZEROS, shape), -8, 7)
 
 
 def _const(t, values):
@@ -588,7 +631,6 @@ CASES = [
          [normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 3)],
          lambda q, k, v: attention_reference(q, k, v, keep=_keep(7, 0.4, (2, 3, 5)), p=0.4)),  # PyTorch's draws differ
 
-
     # -- convolution, pooling, normalisation (issue 12: ops/conv.py, pooling.py, normalization.py,
     # dropout.py); weights are laid out as PyTorch's, so the torch forms take the same arrays --
     Case("conv2d", lambda x, w, b: F.conv2d(x, w, b), [normal(2, 3, 6, 5), normal(4, 3, 3, 3), normal(4)],
@@ -654,6 +696,18 @@ CASES = [
     Case("dropout", _reseeded(lambda x: F.dropout(x, 0.4)), [normal(4, 5)], lambda x: _dropout_reference(x, 0.4)),
     Case("dropout2d", _reseeded(lambda x: F.dropout2d(x, 0.5)), [normal(3, 4, 2, 2)],
          lambda x: _dropout_reference(x, 0.5, (3, 4, 1, 1))),
+
+    # -- quantisation (issue 14) --
+    # (ops/quantize.py) gradcheck=False: the straight-through estimator is by design not the
+    # derivative of the rounding (0 almost everywhere); its backward is checked against PyTorch.
+    Case("fake_quantize_per_tensor", lambda x: FQ.fake_quantize_per_tensor_affine(x, 0.0625, 3, -20, 30),
+         [wide(4, 5, scale=1.5)], lambda x: fake_quantize_reference(x, 0.0625, 3, -20, 30),
+         torch=lambda x: _torch().fake_quantize_per_tensor_affine(x, 0.0625, 3, -20, 30), gradcheck=False),
+    Case("fake_quantize_per_channel", _fq_channels, [wide(3, 4, scale=2.0)], _fq_channels_reference,
+         torch=SAME, gradcheck=False),
+    Case("fake_quantize_per_channel_axis0_used_twice", lambda x: _fq_channels(x, 0) * x, [wide(4, 2, 3, scale=2.0)],
+         lambda x: _fq_channels_reference(x, 0) * x, torch=SAME, gradcheck=False),
+    Case("distillation_loss", _distill, [normal(6, 4), labels(6, 4)], _distill_reference, torch=SAME),
 
     # -- losses (ops/losses.py) --
     Case("cross_entropy_mean", lambda z, y: F.cross_entropy(z, y), [normal(6, 4), labels(6, 4)],

@@ -448,6 +448,7 @@ HOST_SIDE = {"backend.py": "the one place that chooses the array library",
              "serialization.py": "writes .npz files (host arrays)", "gradcheck.py": "host-side reference",
              "cli.py": "command line: prints and files", "data.py": "data sets live in host memory",
              "gpt_cli.py": "command line: batches cut from the corpus on the host, prints and files",
+             "compress_cli.py": "command line: prints and files",
              "datasets": "file readers and downloads", "testing": "hypothesis strategies (host arrays)",
              "distributed": "collectives: MPI on host buffers, NCCL on CuPy's"}
 CUPY_ALLOWED = {"backend.py", "cuda.py", "distributed"}

@@ -4,6 +4,7 @@ from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, S
 from .embedding import Embedding
 from .layer_norm import LayerNorm
 from .container import ModuleDict, ModuleList, Sequential
+from .distillation import DistillationLoss, distillation_loss
 from .layers import Flatten, Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
@@ -21,4 +22,4 @@ __all__ = ["functional", "init", "Module", "Parameter",
            "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
            "HuberLoss", "KLDivLoss", "Embedding", "LayerNorm",
            "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
-           "BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d"]
+           "BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "DistillationLoss", "distillation_loss"]

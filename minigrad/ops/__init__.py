@@ -19,4 +19,5 @@ conv          conv1d, conv2d (im2col and one matrix product; col2im in backward)
 pooling       max_pool1d/2d, avg_pool1d/2d, adaptive_avg_pool2d
 normalization batch_norm
 dropout       dropout, dropout2d
+quantize      fake_quantize_per_tensor_affine, fake_quantize_per_channel_affine (the straight-through estimator)
 """
