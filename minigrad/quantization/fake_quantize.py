@@ -43,9 +43,11 @@ class FakeQuantize(Module):
 
     @classmethod
     def with_args(cls, **kwargs):
+        """A constructor with these arguments filled in (PyTorch's ``FakeQuantize.with_args``)."""
         return functools.partial(cls, **kwargs)
 
     def calculate_qparams(self):
+        """The observer's (scale, zero_point)."""
         return self.activation_post_process.calculate_qparams()
 
     def forward(self, x):

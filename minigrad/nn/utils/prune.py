@@ -176,6 +176,7 @@ class PruningContainer(BasePruningMethod):
             self.add_pruning_method(method)
 
     def add_pruning_method(self, method) -> None:
+        """Append ``method``, which must prune the same parameter as the container."""
         if not isinstance(method, BasePruningMethod) and method is not None:
             raise TypeError(f"add_pruning_method: {type(method).__name__} is not a BasePruningMethod subclass")
         if method is not None and self._tensor_name != method._tensor_name:
@@ -252,7 +253,8 @@ class RandomUnstructured(_LowestScoresUnstructured):
 
     @staticmethod
     def score(t):
-        # minus a uniform draw: the k lowest are the k largest draws, as PyTorch's topk of rand_like
+        """Minus a uniform draw per entry: the k lowest are the k largest draws, as PyTorch's
+        topk of rand_like."""
         return -factories.rand(*t.shape, dtype=t.dtype, device=t.device).data
 
     @classmethod
@@ -265,6 +267,7 @@ class L1Unstructured(_LowestScoresUnstructured):
 
     @staticmethod
     def score(t):
+        """|t|, entry by entry."""
         return get_array_module(t.data).abs(t.data)
 
     @classmethod
@@ -298,7 +301,8 @@ class RandomStructured(_LowestScoresStructured):
 
     @staticmethod
     def channel_scores(t, dim):
-        return factories.rand(t.shape[dim], device=t.device).data  # PyTorch: the k lowest draws go
+        """A uniform draw per channel: the k lowest go, as PyTorch's."""
+        return factories.rand(t.shape[dim], device=t.device).data
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
@@ -314,6 +318,7 @@ class LnStructured(_LowestScoresStructured):
         self.amount, self.n, self.dim = amount, n, dim
 
     def channel_scores(self, t, dim):
+        """Each channel's L``n`` norm over the other axes."""
         return _norm(t.data, self.n, tuple(d for d in range(t.ndim) if d != dim))
 
     @classmethod
