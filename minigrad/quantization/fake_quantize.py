@@ -47,7 +47,7 @@ class FakeQuantize(Module):
         return functools.partial(cls, **kwargs)
 
     def calculate_qparams(self):
-        """The observer's (scale, zero_point)."""
+        """(scale, zero_point) from this module's observer."""
         return self.activation_post_process.calculate_qparams()
 
     def forward(self, x):

@@ -295,7 +295,7 @@ class QATLinear(Linear):
 
     @classmethod
     def from_float(cls, mod: Linear, qconfig=None) -> QATLinear:
-        """A QATLinear sharing ``mod``'s Parameters, with the qconfig's fake quantisers."""
+        """A QATLinear with ``mod``'s weights and fake quantisation of its weight and output, per ``qconfig``."""
         if is_pruned(mod):
             raise ValueError("QATLinear.from_float: the Linear is pruned; make the pruning permanent first "
                              "(prune.remove(layer, 'weight')), or its zeros would not survive training")

@@ -122,7 +122,7 @@ class ObserverBase(Module):
 
     @property
     def symmetric(self) -> bool:
-        """Whether the scheme is symmetric (Z = 0 for int8)."""
+        """Whether the scheme is symmetric (zero point 0 for int8), as ``qscheme`` says."""
         return self.qscheme in self.symmetric_schemes
 
     def forward(self, x):
@@ -165,14 +165,14 @@ class MinMaxObserver(ObserverBase):
         self.max_val = Tensor(xp.maximum(x.max(), self.max_val.data))
 
     def calculate_qparams(self):
-        """(scale, zero_point) for the range seen, as Tensors of shape (1,)."""
+        """(scale, zero_point) for the range observed so far, as PyTorch's observer computes them."""
         if not math.isfinite(float(self.min_val.data)):
             raise RuntimeError(f"{type(self).__name__}.calculate_qparams: no values observed yet; run "
                                "calibration data through the prepared model first")
         return self._qparams(self.min_val.data, self.max_val.data)
 
     def reset_min_max_vals(self):
-        """Forget what was observed."""
+        """Forget the range observed so far (min +inf, max -inf)."""
         self.min_val = Tensor(backend.as_array(math.inf, _F32))
         self.max_val = Tensor(backend.as_array(-math.inf, _F32))
 
@@ -225,7 +225,7 @@ class PerChannelMinMaxObserver(ObserverBase):
         self.min_val, self.max_val = Tensor(lo), Tensor(hi)
 
     def calculate_qparams(self):
-        """(scale, zero_point), one of each per channel."""
+        """(scale, zero_point) for the range observed so far, as PyTorch's observer computes them."""
         if not self.min_val.data.size:
             raise RuntimeError(f"{type(self).__name__}.calculate_qparams: no values observed yet")
         return self._qparams(self.min_val.data, self.max_val.data)
@@ -304,7 +304,7 @@ class HistogramObserver(ObserverBase):
         return float(lo[best, 0]), float(hi[best, 0])
 
     def calculate_qparams(self):
-        """(scale, zero_point) for ``best_range()``, as Tensors of shape (1,)."""
+        """(scale, zero_point) for the range observed so far, as PyTorch's observer computes them."""
         if not math.isfinite(float(self.min_val.data)):
             raise RuntimeError(f"{type(self).__name__}.calculate_qparams: no values observed yet")
         lo, hi = self.best_range()

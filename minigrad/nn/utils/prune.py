@@ -176,7 +176,7 @@ class PruningContainer(BasePruningMethod):
             self.add_pruning_method(method)
 
     def add_pruning_method(self, method) -> None:
-        """Append ``method``, which must prune the same parameter as the container."""
+        """Append ``method`` to the methods applied in turn (each prunes what the previous ones left), as PyTorch's."""
         if not isinstance(method, BasePruningMethod) and method is not None:
             raise TypeError(f"add_pruning_method: {type(method).__name__} is not a BasePruningMethod subclass")
         if method is not None and self._tensor_name != method._tensor_name:
@@ -253,8 +253,8 @@ class RandomUnstructured(_LowestScoresUnstructured):
 
     @staticmethod
     def score(t):
-        """Minus a uniform draw per entry: the k lowest are the k largest draws, as PyTorch's
-        topk of rand_like."""
+        """Minus a uniform draw per element: the elements with the lowest scores are pruned."""
+        # the k lowest are the k largest draws, as PyTorch's topk of rand_like
         return -factories.rand(*t.shape, dtype=t.dtype, device=t.device).data
 
     @classmethod
@@ -267,7 +267,7 @@ class L1Unstructured(_LowestScoresUnstructured):
 
     @staticmethod
     def score(t):
-        """|t|, entry by entry."""
+        """|w| per element: the elements with the lowest scores (smallest magnitudes) are pruned."""
         return get_array_module(t.data).abs(t.data)
 
     @classmethod
@@ -301,8 +301,8 @@ class RandomStructured(_LowestScoresStructured):
 
     @staticmethod
     def channel_scores(t, dim):
-        """A uniform draw per channel: the k lowest go, as PyTorch's."""
-        return factories.rand(t.shape[dim], device=t.device).data
+        """A uniform draw per channel along ``dim``: the channels with the lowest draws are pruned."""
+        return factories.rand(t.shape[dim], device=t.device).data  # PyTorch: the k lowest draws go
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
@@ -318,7 +318,7 @@ class LnStructured(_LowestScoresStructured):
         self.amount, self.n, self.dim = amount, n, dim
 
     def channel_scores(self, t, dim):
-        """Each channel's L``n`` norm over the other axes."""
+        """The L_n norm of each channel along ``dim``: the channels with the lowest norms are pruned."""
         return _norm(t.data, self.n, tuple(d for d in range(t.ndim) if d != dim))
 
     @classmethod
