@@ -15,5 +15,7 @@ True
 """
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
+from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step
 
-__all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes"]
+__all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
+           "check_kaiming_std", "check_momentum_step", "check_adam_step"]
