@@ -20,10 +20,9 @@ def check_bce_backward(bce_function):
     central differences of max(z, 0) - z y + log(1 + exp(-|z|)) averaged, for hypothesis-drawn
     shapes, logits and targets."""
     from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
 
     from ..factories import tensor
-    from ..testing.strategies import arrays, shapes
+    from ..testing.strategies import arrays, binary_targets, shapes
 
     name = getattr(bce_function, "__name__", "your Function")
 
@@ -50,7 +49,7 @@ def check_bce_backward(bce_function):
     @st.composite
     def problems(draw):
         shape = draw(shapes(max_dims=2))
-        return draw(arrays(shape, -6.0, 6.0)), draw(hnp.arrays(numpy.float64, shape, elements=st.sampled_from([0.0, 1.0])))
+        return draw(arrays(shape, -6.0, 6.0)), draw(binary_targets(shape)).numpy()
 
     first_failure(problems(), attempt, max_examples=30)
     return "dL/dz = (sigmoid(z) - y) / n, times grad_output: the sigmoid's derivative cancelled out."
@@ -137,8 +136,10 @@ def check_cross_entropy_gradient(grad):
     p = numpy.exp(z) / numpy.exp(z).sum(axis=1, keepdims=True)
     onehot = numpy.eye(2)[_LABELS]
     hints = [
-        (lambda got, exp: _close(got, p - onehot), "that is P - Y per example: the mean over n = 2 examples divides it by 2."),
-        (lambda got, exp: _close(got, onehot - p) or _close(got, (onehot - p) / 2), "the sign is flipped: P - Y, not Y - P."),
+        (lambda got, exp: _close(got, p - onehot),
+         "that is P - Y per example: the mean over n = 2 examples divides it by 2."),
+        (lambda got, exp: _close(got, onehot - p) or _close(got, (onehot - p) / 2),
+         "the sign is flipped: P - Y, not Y - P."),
         (lambda got, exp: _close(got, p / 2) or _close(got, p), "subtract the one-hot label: P - Y, not P."),
     ]
     compare("grad", said, expected, inputs="Z = [[0, 0], [log 3, 0]] and labels [0, 1]", hints=hints,
