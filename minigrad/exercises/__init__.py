@@ -15,7 +15,13 @@ True
 """
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
+from .engine import check_accumulation, check_mul_backward, check_topological_order
+from .linear import check_broadcast_add, check_linear_backward, check_linear_shapes
+from .losses import check_bce_backward, check_cross_entropy_gradient, check_huber_backward
 from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
+           "check_topological_order", "check_mul_backward", "check_accumulation",
+           "check_linear_backward", "check_broadcast_add", "check_linear_shapes",
+           "check_bce_backward", "check_huber_backward", "check_cross_entropy_gradient",
            "check_kaiming_std", "check_momentum_step", "check_adam_step"]
