@@ -105,7 +105,7 @@ def to_numpy(value, what: str):
     from ..tensor import Tensor
 
     if isinstance(value, Tensor):
-        value = value.numpy()
+        value = value.detach().numpy()
     try:
         return numpy.asarray(value, dtype=numpy.float64)
     except (TypeError, ValueError):
@@ -185,7 +185,7 @@ def check_backward(what: str, fn, reference, arrays, hints=(), seed: int = 0):
     names = ["x"] if len(arrays) == 1 else [f"input {i}" for i in range(len(arrays))]
     example = ", ".join(f"{n} = {show(a)}" for n, a in zip(names, arrays))
     out = call(f"{what}'s forward", fn, *mine)
-    expected_out = reference(*theirs).numpy()
+    expected_out = reference(*theirs).detach().numpy()
     compare(f"{what}'s forward", out, expected_out, inputs=example)
     g = upstream_for(expected_out.shape, seed)
     from ..tensor import Tensor
