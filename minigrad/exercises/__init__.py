@@ -15,5 +15,7 @@ True
 """
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
+from .training import check_accuracy, check_predictions, check_train_step
 
-__all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes"]
+__all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
+           "check_train_step", "check_accuracy", "check_predictions"]
