@@ -15,7 +15,9 @@ True
 """
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
+from .properties import check_max_backward, check_property_test, check_take
 from .training import check_accuracy, check_predictions, check_train_step
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
-           "check_train_step", "check_accuracy", "check_predictions"]
+           "check_train_step", "check_accuracy", "check_predictions",
+           "check_max_backward", "check_property_test", "check_take"]
