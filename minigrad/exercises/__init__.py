@@ -15,9 +15,11 @@ True
 """
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
+from .devices import check_device_predictions, check_one_hot
 from .properties import check_max_backward, check_property_test, check_take
 from .training import check_accuracy, check_predictions, check_train_step
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
            "check_train_step", "check_accuracy", "check_predictions",
-           "check_max_backward", "check_property_test", "check_take"]
+           "check_max_backward", "check_property_test", "check_take",
+           "check_one_hot", "check_device_predictions"]
