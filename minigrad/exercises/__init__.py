@@ -13,6 +13,7 @@ classic mistake fits. Answers still at their placeholder report "not attempted".
 >>> bool(check_sigmoid_derivative(lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2))
 True
 """
+from .capacity import check_count_trainable, check_mlp_parameters
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
 from .devices import check_device_predictions, check_one_hot
@@ -22,4 +23,5 @@ from .training import check_accuracy, check_predictions, check_train_step
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
            "check_train_step", "check_accuracy", "check_predictions",
            "check_max_backward", "check_property_test", "check_take",
-           "check_one_hot", "check_device_predictions"]
+           "check_one_hot", "check_device_predictions",
+           "check_mlp_parameters", "check_count_trainable"]
