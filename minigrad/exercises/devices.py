@@ -76,12 +76,12 @@ class DeviceArray:
         """A NumPy copy in host memory."""
         return self._a.copy()
 
-    shape = property(lambda self: self._a.shape)
-    dtype = property(lambda self: self._a.dtype)
-    ndim = property(lambda self: self._a.ndim)
-    size = property(lambda self: self._a.size)
-    T = property(lambda self: DeviceArray(self._a.T))
-    base = property(lambda self: None if self._a.base is None else self)
+    shape = property(lambda self: self._a.shape, doc="The shape, as a tuple of ints.")
+    dtype = property(lambda self: self._a.dtype, doc="The NumPy dtype of the elements.")
+    ndim = property(lambda self: self._a.ndim, doc="The number of axes.")
+    size = property(lambda self: self._a.size, doc="The number of elements.")
+    T = property(lambda self: DeviceArray(self._a.T), doc="The transpose, on the same device.")
+    base = property(lambda self: _wrap(self._a.base), doc="The array this one is a view of, or None.")
 
     def __len__(self):
         return len(self._a)
