@@ -14,14 +14,22 @@ classic mistake fits. Answers still at their placeholder report "not attempted".
 True
 """
 from .checking import CheckResult
-from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
-from .engine import check_accumulation, check_mul_backward, check_topological_order
-from .linear import check_broadcast_add, check_linear_backward, check_linear_shapes
-from .losses import check_bce_backward, check_cross_entropy_gradient, check_huber_backward
-from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step
+from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative  # notebook 1
+from .engine import check_accumulation, check_mul_backward, check_topological_order  # 2
+from .linear import check_broadcast_add, check_linear_backward, check_linear_shapes  # 3
+from .losses import check_bce_backward, check_cross_entropy_gradient, check_huber_backward  # 4
+from .training import check_accuracy, check_predictions, check_train_step  # 5
+from .properties import check_max_backward, check_property_test, check_take  # 6
+from .devices import check_device_predictions, check_one_hot  # 7
+from .capacity import check_count_trainable, check_mlp_parameters  # 8
+from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step  # 12
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
            "check_topological_order", "check_mul_backward", "check_accumulation",
            "check_linear_backward", "check_broadcast_add", "check_linear_shapes",
            "check_bce_backward", "check_huber_backward", "check_cross_entropy_gradient",
+           "check_train_step", "check_accuracy", "check_predictions",
+           "check_max_backward", "check_property_test", "check_take",
+           "check_one_hot", "check_device_predictions",
+           "check_mlp_parameters", "check_count_trainable",
            "check_kaiming_std", "check_momentum_step", "check_adam_step"]
