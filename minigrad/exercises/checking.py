@@ -105,7 +105,7 @@ def to_numpy(value, what: str):
     from ..tensor import Tensor
 
     if isinstance(value, Tensor):
-        value = value.numpy()
+        value = value.detach().numpy()
     try:
         return numpy.asarray(value, dtype=numpy.float64)
     except (TypeError, ValueError):
@@ -168,24 +168,26 @@ def upstream_for(shape, seed: int = 0):
     return numpy.random.default_rng(seed).standard_normal(shape)
 
 
-def check_backward(what: str, fn, reference, arrays, hints=(), seed: int = 0):
+def check_backward(what: str, fn, reference, arrays, hints=(), seed: int = 0, names=None):
     """Raise :class:`Wrong` unless ``fn(*tensors)`` (the student's op) gives ``reference``'s
     forward and, under a random upstream gradient G, the gradients that central differences of
     ``reference`` give: the vector-Jacobian products J^T G.
 
     ``reference`` is a function of Tensors known to be right; ``arrays`` are float64 NumPy
-    arrays, one per input. Beyond ``hints`` (tests of (got, expected, G)), the classic
-    mistakes are named: returning G itself, forgetting to multiply by G, a flipped sign.
+    arrays, one per input, called ``names`` in messages (default: x, or input 0, input 1...).
+    Beyond ``hints`` (tests of (got, expected, G)), the classic mistakes are named: returning G
+    itself, forgetting to multiply by G, a flipped sign.
     """
     from ..factories import tensor
     from ..gradcheck import numerical_gradients
 
     mine = [tensor(a, requires_grad=True) for a in arrays]
     theirs = [tensor(a, requires_grad=True) for a in arrays]
-    names = ["x"] if len(arrays) == 1 else [f"input {i}" for i in range(len(arrays))]
+    if names is None:
+        names = ["x"] if len(arrays) == 1 else [f"input {i}" for i in range(len(arrays))]
     example = ", ".join(f"{n} = {show(a)}" for n, a in zip(names, arrays))
     out = call(f"{what}'s forward", fn, *mine)
-    expected_out = reference(*theirs).numpy()
+    expected_out = reference(*theirs).detach().numpy()
     compare(f"{what}'s forward", out, expected_out, inputs=example)
     g = upstream_for(expected_out.shape, seed)
     from ..tensor import Tensor
