@@ -15,9 +15,11 @@ True
 """
 from .checking import CheckResult
 from .attention import check_block_shapes, check_causal_attention, check_softmax_backward
+from .compression import check_magnitude_mask, check_quantize, check_soft_target_loss
 from .convolution import check_conv_backward, check_conv_output_shape, check_max_pool_backward
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
            "check_conv_output_shape", "check_max_pool_backward", "check_conv_backward",
-           "check_softmax_backward", "check_causal_attention", "check_block_shapes"]
+           "check_softmax_backward", "check_causal_attention", "check_block_shapes",
+           "check_magnitude_mask", "check_quantize", "check_soft_target_loss"]
