@@ -38,9 +38,9 @@ def _report_timings(request):
             reporter.write_line("\nnotebook run times:\n" + "\n".join(lines))
 
 
-def test_the_course_has_eleven_numbered_notebooks():
+def test_the_course_has_twelve_numbered_notebooks():
     numbers = [p.name[:2] for p in NOTEBOOKS]
-    assert numbers == [f"{i:02d}" for i in range(1, 12)], f"found {[p.name for p in NOTEBOOKS]}"
+    assert numbers == [f"{i:02d}" for i in range(1, 13)], f"found {[p.name for p in NOTEBOOKS]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -18,8 +18,16 @@ from .attention import check_block_shapes, check_causal_attention, check_softmax
 from .compression import check_magnitude_mask, check_quantize, check_soft_target_loss
 from .convolution import check_conv_backward, check_conv_output_shape, check_max_pool_backward
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative
+from .engine import check_accumulation, check_mul_backward, check_topological_order
+from .linear import check_broadcast_add, check_linear_backward, check_linear_shapes
+from .losses import check_bce_backward, check_cross_entropy_gradient, check_huber_backward
+from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
+           "check_topological_order", "check_mul_backward", "check_accumulation",
+           "check_linear_backward", "check_broadcast_add", "check_linear_shapes",
+           "check_bce_backward", "check_huber_backward", "check_cross_entropy_gradient",
            "check_conv_output_shape", "check_max_pool_backward", "check_conv_backward",
            "check_softmax_backward", "check_causal_attention", "check_block_shapes",
-           "check_magnitude_mask", "check_quantize", "check_soft_target_loss"]
+           "check_magnitude_mask", "check_quantize", "check_soft_target_loss",
+           "check_kaiming_std", "check_momentum_step", "check_adam_step"]

@@ -174,9 +174,9 @@ def check_backward(what: str, fn, reference, arrays, hints=(), seed: int = 0, na
     ``reference`` give: the vector-Jacobian products J^T G.
 
     ``reference`` is a function of Tensors known to be right; ``arrays`` are float64 NumPy
-    arrays, one per input, called ``names`` in messages (default: x, or input 0, input 1...).
-    Beyond ``hints`` (tests of (got, expected, G)), the classic mistakes are named: returning G
-    itself, forgetting to multiply by G, a flipped sign.
+    arrays, one per input, called ``names`` in messages (default x, or input 0, input 1, ...).
+    Beyond ``hints`` (tests of (got, expected, G)), the classic mistakes are named: returning
+    G itself, forgetting to multiply by G, a flipped sign.
     """
     from ..factories import tensor
     from ..gradcheck import numerical_gradients
@@ -197,7 +197,8 @@ def check_backward(what: str, fn, reference, arrays, hints=(), seed: int = 0, na
         (lambda got, exp: numpy.allclose(got, numpy.broadcast_to(g, got.shape)) if got.shape == exp.shape
          and g.size == got.size else False,
          "your backward returned grad_output unchanged; multiply it by the local derivative."),
-        (lambda got, exp: numpy.allclose(got * g, exp, rtol=1e-4, atol=1e-6) if g.shape == exp.shape else False,
+        (lambda got, exp: numpy.allclose(got * g, exp, rtol=1e-4, atol=1e-6)
+         if g.shape == exp.shape or g.size == 1 else False,
          "this is the local derivative alone: the chain rule multiplies it by grad_output."),
         (lambda got, exp: numpy.allclose(-got, exp, rtol=1e-4, atol=1e-6), "the sign is flipped."),
     ]
@@ -209,6 +210,18 @@ def check_backward(what: str, fn, reference, arrays, hints=(), seed: int = 0, na
                 inputs=f"{example} and grad_output = {show(g)}",
                 hints=[(lambda got, exp, t=t: t(got, exp, g), s) for t, s in hints] + classic,
                 rtol=1e-4, atol=1e-6)
+
+
+def explained(check, note: str, when: str = None):
+    """Run ``check()``; if it raises :class:`Wrong` (whose text contains ``when``, if given),
+    re-raise it with ``note`` added on a line of its own: an input the message did not show, or
+    a hint that fits one kind of failure."""
+    try:
+        check()
+    except Wrong as e:
+        if when is not None and when not in str(e):
+            raise
+        raise Wrong(f"{e}\n  {note}") from None
 
 
 def check_shapes(answers: dict, expected: dict, why: dict = None):
