@@ -450,6 +450,7 @@ HOST_SIDE = {"backend.py": "the one place that chooses the array library",
              "gpt_cli.py": "command line: batches cut from the corpus on the host, prints and files",
              "compress_cli.py": "command line: prints and files",
              "datasets": "file readers and downloads", "testing": "hypothesis strategies (host arrays)",
+             "exercises": "the course's checks: students' answers compared on the host",
              "distributed": "collectives: MPI on host buffers, NCCL on CuPy's"}
 CUPY_ALLOWED = {"backend.py", "cuda.py", "distributed"}
 

@@ -92,6 +92,11 @@ def run(path, replace=None, only=None):
 WITH_EXERCISES = [p for p in NOTEBOOKS if exercise_cells(p)]
 
 
+def test_every_notebook_ends_with_exercises():
+    missing = [p.name for p in NOTEBOOKS if not exercise_cells(p)]
+    assert NOTEBOOKS and not missing, f"notebooks without an '## Exercises' section: {missing}"
+
+
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")

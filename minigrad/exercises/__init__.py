@@ -22,6 +22,9 @@ from .training import check_accuracy, check_predictions, check_train_step  # 5
 from .properties import check_max_backward, check_property_test, check_take  # 6
 from .devices import check_device_predictions, check_one_hot  # 7
 from .capacity import check_count_trainable, check_mlp_parameters  # 8
+from .convolution import check_conv_backward, check_conv_output_shape, check_max_pool_backward  # 9
+from .attention import check_block_shapes, check_causal_attention, check_softmax_backward  # 10
+from .compression import check_magnitude_mask, check_quantize, check_soft_target_loss  # 11
 from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step  # 12
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
@@ -32,4 +35,7 @@ __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check
            "check_max_backward", "check_property_test", "check_take",
            "check_one_hot", "check_device_predictions",
            "check_mlp_parameters", "check_count_trainable",
+           "check_conv_output_shape", "check_max_pool_backward", "check_conv_backward",
+           "check_softmax_backward", "check_causal_attention", "check_block_shapes",
+           "check_magnitude_mask", "check_quantize", "check_soft_target_loss",
            "check_kaiming_std", "check_momentum_step", "check_adam_step"]
