@@ -196,12 +196,11 @@ def pretend_gpu():
 
 def _real_gpu():
     """The real CuPy module when a GPU is usable, else None."""
-    from .. import cuda
+    from .. import backend, cuda
 
     if not cuda.is_available():
         return None
-    import cupy
-    return cupy
+    return backend.cupy_module()
 
 
 @exercise("Exercise 7.1, code that runs on either device")
