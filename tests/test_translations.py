@@ -18,9 +18,10 @@ from docs_site import DOCS, ROOT, require_docs_packages, translated_pages
 
 TRANSLATIONS = translated_pages()
 IDS = [f"{language}/{page}" for language, page, _ in TRANSLATIONS]
-# The pages the Chinese site must have in Chinese: the front page and the way in, the ideas,
-# the derivations of the article's layer and losses.
-REQUIRED = {"index", "getting-started", "concepts", "ops/linear", "ops/softmax-cross-entropy",
+# The pages the Chinese site must have in Chinese: the front page and the way in, the page on
+# the article minigrad grew from (itself Chinese), the ideas, the derivations of the article's
+# layer and losses.
+REQUIRED = {"index", "getting-started", "article", "concepts", "ops/linear", "ops/softmax-cross-entropy",
             "ops/binary-cross-entropy"}
 UPDATE = ("MINIGRAD_DOCS_EXECUTE=off python -m sphinx -b gettext docs docs/_build/gettext && "
           "sphinx-intl update -p docs/_build/gettext -l {language} -d docs/locales")
