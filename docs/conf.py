@@ -10,6 +10,11 @@ change; MINIGRAD_DOCS_EXECUTE=off skips execution (code without outputs) for a q
 
 The site works offline: MathJax is served from the build's _static (copied from the
 sphinx-mathjax-offline package, which the docs extra installs), never from a CDN.
+
+The Chinese site is the same sources with Sphinx's gettext catalogues applied
+(docs/locales/zh_CN/LC_MESSAGES/<page>.po; see docs/translating.md), built into a folder of
+the English site so that each page can link to its translation with a relative link:
+    python -m sphinx -W --keep-going -b html -D language=zh_CN docs docs/_build/html/zh_CN
 """
 import os
 import re
@@ -65,10 +70,27 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_typehints = "signature"
 autodoc_mock_imports = ["cupy", "cupyx", "mpi4py"]
 
+# Translations: one catalogue per page (gettext_compact off), so a page's translation lives in
+# one file named after it. No source locations in the catalogues: a line added above a
+# paragraph would otherwise change every entry below it. Sphinx compiles the .po files to .mo
+# itself when it builds with a language set (gettext_auto_build).
+language = "en"
+locale_dirs = ["locales/"]
+gettext_compact = False
+gettext_location = False
+# Each translation is built into <English site>/<language>/; name: the link's label.
+TRANSLATIONS = {"zh_CN": "中文"}
+
 html_theme = "furo"
 html_title = f"minigrad {release}"
 html_static_path = ["_static"]
 html_css_files = ["minigrad.css"]  # code listings fit the page, notebook output wraps
+templates_path = ["_templates"]
+# Furo's sidebar, with the link to the other languages under the project's name.
+html_sidebars = {"**": ["sidebar/brand.html", "sidebar/languages.html", "sidebar/search.html",
+                        "sidebar/scroll-start.html", "sidebar/navigation.html",
+                        "sidebar/ethical-ads.html", "sidebar/scroll-end.html",
+                        "sidebar/variant-selector.html"]}
 
 
 def _offline_mathjax():
@@ -92,16 +114,22 @@ html_static_path.append(str(_offline_mathjax()))
 mathjax_path = "mathjax/tex-svg.js"
 mathjax3_config = {"svg": {"fontCache": "global"}}
 
-# Pages written on other branches (gpu, benchmarks, distributed, ...) join the toctree when
-# their file exists at build time, so the docs build before and after those branches land.
-OWN_PAGES = {"index", "getting-started", "concepts", "gradients", "optimizers", "new-op", "api",
-             "guarantees", "gpt", "compression"}
+# Pages that no toctree of index.md names (gpu, benchmarks, distributed, ...) join the last
+# one when their file exists at build time, so the docs build with and without them. A page
+# named in another toctree stays out of it (a fixed list of the other pages once fell behind,
+# and article, autograd, convolution and exercises showed twice in the navigation).
 PLATFORM_ORDER = ["gpu", "benchmarks", "distributed"]
 PLATFORM_MARKER = "%% platform pages: filled in by conf.py %%"
 
 
+def _pages_in_index():
+    blocks = re.findall(r"```\{toctree\}\n(.*?)```", (DOCS / "index.md").read_text(), flags=re.S)
+    return {"index"} | {line.strip() for block in blocks for line in block.splitlines()
+                        if line.strip() and not line.startswith((":", "%"))}
+
+
 def platform_pages():
-    found = {p.stem for p in DOCS.glob("*.md")} - OWN_PAGES
+    found = {p.stem for p in DOCS.glob("*.md")} - _pages_in_index()
     return [p for p in PLATFORM_ORDER if p in found] + sorted(found - set(PLATFORM_ORDER))
 
 
@@ -173,7 +201,39 @@ def _viewcode_backlinks(app):
     return []
 
 
+def _language_links(app, pagename, templatename, context, doctree):
+    """The same page in the other languages, as relative links (the site works from files).
+
+    The English site holds each translation in a folder named after its language, so from
+    English ``ops/linear`` the Chinese page is ``../zh_CN/ops/linear.html`` and back.
+    """
+    page = app.builder.get_target_uri(pagename)
+    up = "../" * pagename.count("/")
+    language = app.config.language
+    if language in TRANSLATIONS:
+        english_root = up + "../"
+        links = [("English", "en", english_root + page)]
+        links += [(name, code, f"{english_root}{code}/{page}")
+                  for code, name in TRANSLATIONS.items() if code != language]
+    else:
+        links = [(name, code, f"{up}{code}/{page}") for code, name in TRANSLATIONS.items()]
+    context["language_links"] = [(name, code.replace("_", "-"), url) for name, code, url in links]
+
+
+def _shared_notebook_outputs(app):
+    """Write the executed notebooks' images to docs/_build/jupyter_execute for every language.
+
+    myst-nb puts them in a folder beside the output folder, which for a translation built
+    into docs/_build/html/<language> would be a folder inside the English site.
+    """
+    config = getattr(app.env, "mystnb_config", None)
+    if config is not None:
+        app.env.mystnb_config = config.copy(output_folder=str(DOCS / "_build" / "jupyter_execute"))
+
+
 def setup(app):
+    app.connect("builder-inited", _shared_notebook_outputs, priority=900)  # after myst-nb's
+    app.connect("html-page-context", _language_links)
     app.connect("source-read", _fill_platform_toctree)
     app.connect("html-collect-pages", _viewcode_backlinks, priority=400)  # before viewcode's (500)
     app.connect("autodoc-process-docstring", _literal_formula_blocks)

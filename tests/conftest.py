@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import minigrad
-from docs_site import built_docs  # noqa: F401 - the docs site, built once per session
+from docs_site import built_docs, built_docs_zh  # noqa: F401 - the docs sites, built once per session
 
 # "dev" for quick local runs, "ci" (the default) for the thorough run .ci/run makes.
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,

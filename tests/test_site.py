@@ -1,7 +1,7 @@
 """The built documentation, opened in a real headless browser, as a reader would see it.
 
-Every page of the site built by the ``built_docs`` fixture (tests/docs_site.py) is loaded in
-Chromium, served from 127.0.0.1 with every other address refused, so the site must work
+Every page of the site built by the ``built_docs`` fixture (tests/docs_site.py), and the
+translated pages of the Chinese site built into its zh_CN folder, is loaded in Chromium, served from 127.0.0.1 with every other address refused, so the site must work
 offline. On each page: no console error and no failed request, every image loaded, every
 formula typeset by MathJax and no TeX left as typed, no code listing of at most 100 columns
 scrolling sideways in a 1280-pixel window, and every link within the site (fragments too)
@@ -21,12 +21,13 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
-from docs_site import BUILD
+from docs_site import BUILD, translated_pages
 
 SCREENSHOTS = BUILD / "screenshots"
-# One page of each kind: the home page, a derivation, a notebook with figures, the API.
+# One page of each kind: the home page, a derivation, a notebook with figures, the API, a
+# translated page.
 SCREENSHOT_PAGES = ("index.html", "ops/softmax-cross-entropy.html", "notebooks/05_mnist.html",
-                    "notebooks/02_inside_the_engine.html", "api.html")
+                    "notebooks/02_inside_the_engine.html", "api.html", "zh_CN/concepts.html")
 # Flags for a root user on a machine with no network: no sandbox (root), and none of the
 # background connections (updates, sync, field trials) that would only be refused.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -99,9 +100,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(built_docs):
-    """The built site served on 127.0.0.1 at an unused port: (base URL, HTML folder)."""
+def site(built_docs, built_docs_zh):
+    """The built site served on 127.0.0.1 at an unused port: (base URL, HTML folder).
+
+    The Chinese site lies in its zh_CN folder, where each English page's language link points.
+    """
     html = built_docs.require()
+    built_docs_zh.require()
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -113,8 +118,13 @@ def site(built_docs):
 
 
 def _pages(html):
-    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/")))
+    """Every English page, and the translated pages of each translation (its other pages are
+    the English ones again)."""
+    translated = {f"{language}/{page}.html" for language, page, _ in translated_pages()}
+    languages = tuple({f"{language}/" for language, _, _ in translated_pages()})
+    return sorted(name for name in (p.relative_to(html).as_posix() for p in html.rglob("*.html"))
+                  if not name.startswith(("_static/", "_sources/"))
+                  and (not name.startswith(languages) or name in translated))
 
 
 def _visit(page, url):
