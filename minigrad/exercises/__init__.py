@@ -15,7 +15,8 @@ True
 """
 from .checking import CheckResult
 from .derivatives import check_chain_rule, check_gradient_shapes, check_sigmoid_derivative  # notebook 1
-from .engine import check_accumulation, check_mul_backward, check_topological_order  # 2
+from .engine import (check_accumulation, check_mul_backward, check_sigmoid_function,  # 2
+                     check_topological_order)
 from .linear import check_broadcast_add, check_linear_backward, check_linear_shapes  # 3
 from .losses import check_bce_backward, check_cross_entropy_gradient, check_huber_backward  # 4
 from .training import check_accuracy, check_predictions, check_train_step  # 5
@@ -28,7 +29,7 @@ from .compression import check_magnitude_mask, check_quantize, check_soft_target
 from .dynamics import check_adam_step, check_kaiming_std, check_momentum_step  # 12
 
 __all__ = ["CheckResult", "check_sigmoid_derivative", "check_chain_rule", "check_gradient_shapes",
-           "check_topological_order", "check_mul_backward", "check_accumulation",
+           "check_topological_order", "check_mul_backward", "check_accumulation", "check_sigmoid_function",
            "check_linear_backward", "check_broadcast_add", "check_linear_shapes",
            "check_bce_backward", "check_huber_backward", "check_cross_entropy_gradient",
            "check_train_step", "check_accuracy", "check_predictions",

@@ -1,11 +1,12 @@
 """Checks for the exercises of notebook 2, inside the engine: the scalar engine's topological
-sort, the backward closure of its product, and where gradients accumulate."""
+sort, the backward closure of its product, where gradients accumulate, and the sigmoid
+written as a minigrad ``Function``."""
 from __future__ import annotations
 
 import math
 import sys
 
-from .checking import Wrong, attempted, call, exercise, explained, first_failure, show
+from .checking import Wrong, attempted, call, check_backward, exercise, explained, first_failure, show
 
 
 class _Node:
@@ -263,3 +264,33 @@ def check_accumulation(accumulates, grad_a, grad_b):
 
 
 __all__ = ["check_topological_order", "check_mul_backward", "check_accumulation"]
+
+
+@exercise("Exercise 2.4, the sigmoid as a minigrad Function")
+def check_sigmoid_function(sigmoid_cls):
+    """Check a ``Function`` subclass computing s = 1 / (1 + exp(-x)) elementwise: its forward
+    against the sigmoid, its backward against central differences under a random upstream
+    gradient, on hypothesis-drawn arrays, and through a graph that uses its output twice."""
+    import numpy
+
+    from ..testing import strategies as st
+
+    def attempt(x):
+        s = 1 / (1 + numpy.exp(-x))
+        hints = [
+            (lambda got, exp, g: numpy.allclose(got, g * x * (1 - x)),
+             "x * (1 - x) uses the input; the derivative is s * (1 - s), with s the output that "
+             "forward saved (ctx.save_for_backward(s))."),
+            (lambda got, exp, g: numpy.allclose(got, g * s), "that is G * s: the factor (1 - s) is missing."),
+            (lambda got, exp, g: numpy.allclose(got, g * (1 - s)), "that is G * (1 - s): the factor s is missing."),
+        ]
+        check_backward("Sigmoid", sigmoid_cls.apply, lambda t: t.sigmoid(), [x], hints=hints)
+        # the output used twice, y = s * s + s: the engine adds both paths into s's gradient
+        check_backward("s * s + s with s = Sigmoid(x)",
+                       lambda t: (lambda s: s * s + s)(sigmoid_cls.apply(t)),
+                       lambda t: (lambda s: s * s + s)(t.sigmoid()), [x], hints=hints)
+
+    attempt(numpy.array([[-2.0, 0.0, 1.5], [3.0, -0.5, 0.25]]))
+    first_failure(st.arrays(low=-6.0, high=6.0), attempt, max_examples=30)
+    return ("backward reuses what forward saved: s * (1 - s) needs no exp, which is why minigrad's "
+            "own Sigmoid saves its output, not its input.")

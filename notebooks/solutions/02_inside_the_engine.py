@@ -28,3 +28,19 @@ def mul_backward(a, b, out):
 accumulates = {"a", "b", "d"}  # a: in c and d; b: in c and f; d: twice in e = d * d
 grad_a = 16.0   # 2d (b + 1) with d = ab + a = -4, b + 1 = -2
 grad_b = -15.0  # 2d a + 1: through c, and directly through f = e + b
+
+
+# %% Exercise 2.4
+class Sigmoid(Function):
+    """s = 1 / (1 + exp(-x)) elementwise.   dx = G * s * (1 - s)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = 1 / (1 + np.exp(-x))
+        ctx.save_for_backward(s)  # the output: the derivative is written with s alone
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return grad_output * s * (1 - s)

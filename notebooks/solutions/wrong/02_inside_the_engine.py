@@ -112,3 +112,72 @@ grad_b = -15.0
 accumulates = {"a", "b", "d"}
 grad_a = 16.0
 grad_b = -16.0
+
+
+# %% Exercise 2.4 | x * (1 - x) uses the input
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return 1 / (1 + np.exp(-x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * x * (1 - x)
+
+
+# %% Exercise 2.4 | the chain rule multiplies it by grad_output
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        s = 1 / (1 + np.exp(-x))
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return s * (1 - s)
+
+
+# %% Exercise 2.4 | the factor (1 - s) is missing
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        s = 1 / (1 + np.exp(-x))
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return grad_output * s
+
+
+# %% Exercise 2.4 | Sigmoid's forward is wrong
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        s = 1 / (1 - np.exp(-x))
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return grad_output * s * (1 - s)
+
+
+# %% Exercise 2.4 | Sigmoid's backward raised AttributeError
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        s = 1 / (1 + np.exp(-x))
+        ctx.s = s
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved
+        return grad_output * s * (1 - s)
