@@ -25,9 +25,10 @@ from docs_site import BUILD, translated_pages
 
 SCREENSHOTS = BUILD / "screenshots"
 # One page of each kind: the home page, a derivation, a notebook with figures, the API, a
-# translated page.
+# translated page and a translated notebook.
 SCREENSHOT_PAGES = ("index.html", "ops/softmax-cross-entropy.html", "notebooks/05_mnist.html",
-                    "notebooks/02_inside_the_engine.html", "api.html", "zh_CN/concepts.html")
+                    "notebooks/02_inside_the_engine.html", "api.html", "zh_CN/concepts.html",
+                    "zh_CN/notebooks/04_losses.html")
 # Flags for a root user on a machine with no network: no sandbox (root), and none of the
 # background connections (updates, sync, field trials) that would only be refused.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

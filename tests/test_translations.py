@@ -20,9 +20,13 @@ TRANSLATIONS = translated_pages()
 IDS = [f"{language}/{page}" for language, page, _ in TRANSLATIONS]
 # The pages the Chinese site must have in Chinese: the front page and the way in, the page on
 # the article minigrad grew from (itself Chinese), the ideas, the derivations of the article's
-# layer and losses.
+# layer and losses, and the course from the chain rule to the article's model on MNIST, with
+# its exercises and the notebook on training dynamics (the notebooks' prose: their code and
+# outputs stay as they are).
 REQUIRED = {"index", "getting-started", "article", "concepts", "ops/linear", "ops/softmax-cross-entropy",
-            "ops/binary-cross-entropy"}
+            "ops/binary-cross-entropy", "exercises", "notebooks/01_derivatives_and_the_chain_rule",
+            "notebooks/02_inside_the_engine", "notebooks/03_the_linear_layer", "notebooks/04_losses",
+            "notebooks/05_mnist", "notebooks/12_training_dynamics"}
 UPDATE = ("MINIGRAD_DOCS_EXECUTE=off python -m sphinx -b gettext docs docs/_build/gettext && "
           "sphinx-intl update -p docs/_build/gettext -l {language} -d docs/locales")
 
@@ -145,6 +149,29 @@ def test_each_translated_page_is_chinese(built_docs, built_docs_zh, page):
         missing = [item for item in collections.Counter(found_english) - collections.Counter(found)
                    if "\\text{" not in item or len(found) < len(found_english)]
         assert not missing, f"zh_CN/{page}.html lacks the English page's {what}s: {missing[:5]}"
+
+
+def _headings(article):
+    """Each heading's text as a reader sees it, without its "¶" link."""
+    return [re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", heading))).replace("¶", "").strip()
+            for _, heading in re.findall(r"<(h[1-6])\b[^>]*>(.*?)</\1>", article, flags=re.S)]
+
+
+@pytest.mark.parametrize("page", TRANSLATED)
+def test_each_heading_is_translated(built_docs, built_docs_zh, page):
+    """Sphinx drops, without a warning, a translation that Markdown reads as something other
+    than the English (``1. The record`` translated as ``1. 记录`` is a list item, not a
+    heading: it is written ``1\\. 记录``), and the English stays on the Chinese page. A heading
+    may read as the English only where its catalogue keeps it unchanged (a name, a formula)."""
+    english = _headings(_article((built_docs.require() / f"{page}.html").read_text()))
+    chinese = _headings(_article((built_docs_zh.require() / f"{page}.html").read_text()))
+    assert len(chinese) == len(english), f"zh_CN/{page}.html has {len(chinese)} headings, the English {len(english)}"
+    path = next(path for _, name, path in TRANSLATIONS if name == page)
+    kept = {re.sub(r"\s+", " ", m.id.replace("`", "")).strip() for m in _read_catalogue(path) if m.id == m.string}
+    untranslated = [heading for heading, theirs in zip(chinese, english) if heading == theirs and heading not in kept]
+    assert not untranslated, (f"zh_CN/{page}.html shows these headings in English although "
+                              f"{path.relative_to(ROOT)} translates them (does the translation read as a "
+                              f"list, e.g. '1. ...'? write '1\\. ...'): {untranslated}")
 
 
 def test_maths_on_the_chinese_site_comes_from_its_own_static_folder(built_docs_zh):
