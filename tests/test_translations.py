@@ -26,7 +26,9 @@ IDS = [f"{language}/{page}" for language, page, _ in TRANSLATIONS]
 REQUIRED = {"index", "getting-started", "article", "concepts", "ops/linear", "ops/softmax-cross-entropy",
             "ops/binary-cross-entropy", "exercises", "notebooks/01_derivatives_and_the_chain_rule",
             "notebooks/02_inside_the_engine", "notebooks/03_the_linear_layer", "notebooks/04_losses",
-            "notebooks/05_mnist", "notebooks/12_training_dynamics"}
+            "notebooks/05_mnist", "notebooks/06_property_based_gradient_checks",
+            "notebooks/07_running_on_a_gpu", "notebooks/08_is_a_bigger_model_better",
+            "notebooks/12_training_dynamics"}
 UPDATE = ("MINIGRAD_DOCS_EXECUTE=off python -m sphinx -b gettext docs docs/_build/gettext && "
           "sphinx-intl update -p docs/_build/gettext -l {language} -d docs/locales")
 
