@@ -21,12 +21,14 @@ IDS = [f"{language}/{page}" for language, page, _ in TRANSLATIONS]
 # The pages the Chinese site must have in Chinese: the front page and the way in, the page on
 # the article minigrad grew from (itself Chinese), the ideas, the derivations of the article's
 # layer and losses, and the course from the chain rule to the article's model on MNIST, with
-# its exercises and the notebook on training dynamics (the notebooks' prose: their code and
-# outputs stay as they are).
+# its exercises, the notebooks on convolution, a small GPT and compression, and the notebook on
+# training dynamics (the notebooks' prose: their code and outputs stay as they are).
 REQUIRED = {"index", "getting-started", "article", "concepts", "ops/linear", "ops/softmax-cross-entropy",
             "ops/binary-cross-entropy", "exercises", "notebooks/01_derivatives_and_the_chain_rule",
             "notebooks/02_inside_the_engine", "notebooks/03_the_linear_layer", "notebooks/04_losses",
-            "notebooks/05_mnist", "notebooks/12_training_dynamics"}
+            "notebooks/05_mnist", "notebooks/12_training_dynamics",
+            "notebooks/09_convolution", "notebooks/10_a_gpt_small_enough_to_read",
+            "notebooks/11_making_a_big_model_small"}
 UPDATE = ("MINIGRAD_DOCS_EXECUTE=off python -m sphinx -b gettext docs docs/_build/gettext && "
           "sphinx-intl update -p docs/_build/gettext -l {language} -d docs/locales")
 
