@@ -20,15 +20,11 @@ TRANSLATIONS = translated_pages()
 IDS = [f"{language}/{page}" for language, page, _ in TRANSLATIONS]
 # The pages the Chinese site must have in Chinese: the front page and the way in, the page on
 # the article minigrad grew from (itself Chinese), the ideas, the derivations of the article's
-# layer and losses, and the course from the chain rule to the article's model on MNIST, with
-# its exercises and the notebook on training dynamics (the notebooks' prose: their code and
-# outputs stay as they are).
+# layer and losses, the exercises, and every course notebook, a new one included (their prose:
+# code and outputs stay as they are).
 REQUIRED = {"index", "getting-started", "article", "concepts", "ops/linear", "ops/softmax-cross-entropy",
-            "ops/binary-cross-entropy", "exercises", "notebooks/01_derivatives_and_the_chain_rule",
-            "notebooks/02_inside_the_engine", "notebooks/03_the_linear_layer", "notebooks/04_losses",
-            "notebooks/05_mnist", "notebooks/06_property_based_gradient_checks",
-            "notebooks/07_running_on_a_gpu", "notebooks/08_is_a_bigger_model_better",
-            "notebooks/12_training_dynamics"}
+            "ops/binary-cross-entropy", "exercises"} | {
+    f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
 UPDATE = ("MINIGRAD_DOCS_EXECUTE=off python -m sphinx -b gettext docs docs/_build/gettext && "
           "sphinx-intl update -p docs/_build/gettext -l {language} -d docs/locales")
 
