@@ -78,6 +78,16 @@ def test_no_gradient_is_computed_for_the_input_batch(backward_log):
     assert backward_log[0][2][1:] == (None, None)  # nor for the labels or the reduction
 
 
+def test_input_gradient_is_not_a_view_to_copy(backward_log):
+    # a gradient that is a view of another array is copied before it becomes a leaf's .grad
+    # (the engine cannot tell who else holds it); Linear's dX for a 2-D input is a fresh array,
+    # so an input that requires grad (saliency, adversarial examples) takes it without a copy
+    model, loss_fn, _, x, y = _mlp_step_parts(batch=64)
+    x.requires_grad = True
+    loss_fn(model(x), y).backward()
+    dx = backward_log[-1][2][0]
+    assert dx.base is None and dx.shape == x.shape
+
 def test_no_graph_is_kept_after_backward():
     model, loss_fn, _, x, y = _mlp_step_parts()
     z1 = model[0](x)
