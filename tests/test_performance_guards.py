@@ -158,3 +158,18 @@ def test_memory_and_overhead_benchmarks_run_in_process():
         assert peaks["traced_peak_mib"] > 0
     rows = ops_overhead.measure(rounds=1, number=3)
     assert {r["op"] for r in rows} >= {"add", "matmul", "linear", "cross_entropy"}
+
+
+def test_step_breakdown_runs_and_its_ops_only_step_matches_the_floor():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import common, step_breakdown
+    finally:
+        sys.path.remove(str(ROOT))
+    weights, batches = common.make_weights(16), common.make_batches(8, 3)
+    floor, ops_only = common.build_step("numpy", weights), step_breakdown.ops_only_step(weights)
+    for x, y in batches * 2:  # the same losses step after step: the same arrays, the same updates
+        np.testing.assert_allclose(float(ops_only(x, y)), floor(x, y), rtol=1e-5)
+    times = step_breakdown.decomposition(batch=2, hidden=8, rounds=1, steps=2)
+    assert set(times) == {"numpy", "ops only", "minigrad"} and min(times.values()) > 0
+    assert min(step_breakdown.after_traffic(rounds=1, steps=2, nbytes=1000).values()) > 0
