@@ -78,6 +78,16 @@ def test_no_gradient_is_computed_for_the_input_batch(backward_log):
     assert backward_log[0][2][1:] == (None, None)  # nor for the labels or the reduction
 
 
+def test_input_gradient_is_not_a_view_to_copy(backward_log):
+    # a gradient that is a view of another array is copied before it becomes a leaf's .grad
+    # (the engine cannot tell who else holds it); Linear's dX for a 2-D input is a fresh array,
+    # so an input that requires grad (saliency, adversarial examples) takes it without a copy
+    model, loss_fn, _, x, y = _mlp_step_parts(batch=64)
+    x.requires_grad = True
+    loss_fn(model(x), y).backward()
+    dx = backward_log[-1][2][0]
+    assert dx.base is None and dx.shape == x.shape
+
 def test_no_graph_is_kept_after_backward():
     model, loss_fn, _, x, y = _mlp_step_parts()
     z1 = model[0](x)
@@ -148,3 +158,18 @@ def test_memory_and_overhead_benchmarks_run_in_process():
         assert peaks["traced_peak_mib"] > 0
     rows = ops_overhead.measure(rounds=1, number=3)
     assert {r["op"] for r in rows} >= {"add", "matmul", "linear", "cross_entropy"}
+
+
+def test_step_breakdown_runs_and_its_ops_only_step_matches_the_floor():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import common, step_breakdown
+    finally:
+        sys.path.remove(str(ROOT))
+    weights, batches = common.make_weights(16), common.make_batches(8, 3)
+    floor, ops_only = common.build_step("numpy", weights), step_breakdown.ops_only_step(weights)
+    for x, y in batches * 2:  # the same losses step after step: the same arrays, the same updates
+        np.testing.assert_allclose(float(ops_only(x, y)), floor(x, y), rtol=1e-5)
+    times = step_breakdown.decomposition(batch=2, hidden=8, rounds=1, steps=2)
+    assert set(times) == {"numpy", "ops only", "minigrad"} and min(times.values()) > 0
+    assert min(step_breakdown.after_traffic(rounds=1, steps=2, nbytes=1000).values()) > 0
