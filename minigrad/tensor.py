@@ -467,6 +467,8 @@ class Tensor:
         """Compared in the promoted dtype, as PyTorch: ``float32_t == np.float64(0.1)`` compares
         float32 values, where NumPy would widen the tensor."""
         a, b = self.data, other
+        if isinstance(other, Tensor):
+            arithmetic.broadcast_check(op.strip("_"), self, other)  # else NumPy's bare message
         if isinstance(other, (Tensor, Number)):
             a, b = (x.data if isinstance(x, Tensor) else x for x in dtypes.promote(self, other))
         return Tensor(backend.get_array_module(a).asarray(getattr(a, op)(b)))  # 0-d: a scalar back to an array

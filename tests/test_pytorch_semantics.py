@@ -88,6 +88,15 @@ def test_comparisons_return_bool_in_the_promoted_dtype():
     assert (minigrad.tensor(3) > 2).data.item() is True  # a 0-d comparison is a tensor, not a NumPy bool
 
 
+@pytest.mark.parametrize("op, name", [(lambda a, b: a == b, "eq"), (lambda a, b: a != b, "ne"),
+                                      (lambda a, b: a < b, "lt"), (lambda a, b: a >= b, "ge")])
+def test_comparisons_of_shapes_that_do_not_broadcast_name_the_op_and_the_shapes(op, name):
+    a, b = minigrad.tensor([1, 2, 3]), minigrad.tensor([1, 2])
+    with pytest.raises(ValueError, match=rf"^{name}: shapes \(3,\) and \(2,\) do not broadcast"):
+        op(a, b)
+    assert op(a, minigrad.tensor([[1], [2]])).shape == (2, 3)  # broadcasting itself still works
+
+
 @pytest.mark.parametrize("op", ["matmul", "linear"])
 def test_mixed_float_matrix_products_raise_as_pytorch(op):
     a, b = minigrad.ones(2, 3), minigrad.ones(3, 4, dtype=minigrad.float64)
