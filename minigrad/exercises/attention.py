@@ -6,7 +6,7 @@ import math
 import numpy
 
 from .checking import (Wrong, attempted, call, check_backward, check_shapes, compare, exercise, first_failure,
-                       to_numpy)
+                       matches, to_numpy)
 
 
 def _softmax(x, axis=-1):
@@ -34,19 +34,16 @@ def check_softmax_backward(softmax):
             except ValueError:
                 return None
 
-        def same(got, value):
-            return value is not None and value.shape == got.shape and numpy.allclose(got, value, rtol=1e-4, atol=1e-6)
-
         return [
-            (lambda got, exp, g: same(got, y * (1 - y) * g),
+            (lambda got, exp, g: matches(got, y * (1 - y) * g),
              "y * (1 - y) * G is the Jacobian's diagonal alone: every output of a row depends on every input "
              "of the row (dy_i/dx_j = -y_i y_j for j != i), so subtract the row sum: Y * (G - sum(G * Y, -1))."),
-            (lambda got, exp, g: same(got, unkept(g)), _KEEPDIMS),
-            (lambda got, exp, g: x.ndim > 1 and same(got, y * (g - (g * y).sum(axis=0, keepdims=True))),
+            (lambda got, exp, g: matches(got, unkept(g)), _KEEPDIMS),
+            (lambda got, exp, g: x.ndim > 1 and matches(got, y * (g - (g * y).sum(axis=0, keepdims=True))),
              "the sum runs over softmax's own axis, the last one (axis=-1), not over the rows."),
-            (lambda got, exp, g: same(got, g - (g * y).sum(axis=-1, keepdims=True)),
+            (lambda got, exp, g: matches(got, g - (g * y).sum(axis=-1, keepdims=True)),
              "multiply by Y: dX = Y * (G - sum(G * Y, -1))."),
-            (lambda got, exp, g: same(got, y * (g - g.sum(axis=-1, keepdims=True))),
+            (lambda got, exp, g: matches(got, y * (g - g.sum(axis=-1, keepdims=True))),
              "the sum is weighted by Y: sum(G * Y, -1), not sum(G, -1)."),
         ]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy
 
-from .checking import Wrong, call, check_backward, compare, exercise, first_failure, show, to_numpy
+from .checking import Wrong, call, check_backward, compare, exercise, first_failure, matches, show, to_numpy
 
 
 def _as_array(value, what):
@@ -240,7 +240,7 @@ def check_soft_target_loss(soft_target_loss):
         kl = (pt * (log_pt - log_ps)).sum() / n
 
         def near(value):
-            return lambda got, exp: numpy.allclose(got, value, rtol=1e-5, atol=1e-8)
+            return lambda got, exp: matches(got, value, rtol=1e-5, atol=1e-8)
 
         ratio_hints = [] if T == 1 else [
             (near(kl), "the T^2 factor is missing: the gradient of the soft term shrinks as 1/T^2 without it, "

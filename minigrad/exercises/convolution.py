@@ -5,7 +5,7 @@ import numbers
 
 import numpy
 
-from .checking import Wrong, call, check_backward, exercise, first_failure
+from .checking import Wrong, call, check_backward, exercise, first_failure, matches
 
 _FORMULA = "floor((H + 2p - d(k-1) - 1) / s) + 1"
 
@@ -126,10 +126,10 @@ def check_max_pool_backward(max_pool_2x2):
         return numpy.kron(g, numpy.ones((2, 2)))  # each window's value copied onto its 4 cells
 
     hints = [
-        (lambda got, exp, g: got.shape == exp.shape and numpy.allclose(got, spread(g) / 4),
+        (lambda got, exp, g: matches(got, spread(g) / 4),
          "G / 4 on every cell of the window is average pooling's backward; max pooling sends all of G "
          "to the window's maximum and 0 to the other three cells."),
-        (lambda got, exp, g: got.shape == exp.shape and numpy.allclose(got, spread(g)),
+        (lambda got, exp, g: matches(got, spread(g)),
          "every cell of the window got G: only the maximum moved y, so only it gets G (mask with x == y)."),
         (lambda got, exp, g: got.shape == exp.shape and numpy.array_equal(got, (exp != 0).astype(float)),
          "this is the mask of the maxima alone: the chain rule multiplies it by grad_output."),
@@ -189,11 +189,10 @@ def check_conv_backward(conv2d_im2col):
         x, w, _ = arrays
         gm_of = (lambda g: g.transpose(1, 0, 2, 3).reshape(w.shape[0], -1))
         hints = [
-            (lambda got, exp, g: got.shape == w.shape and numpy.allclose(
-                got, (_im2col(x, w.shape[2]) @ gm_of(g).T).reshape(w.shape)),
+            (lambda got, exp, g: matches(got, (_im2col(x, w.shape[2]) @ gm_of(g).T).reshape(w.shape)),
              "dK = G @ cols.T is (O, C*k*k); cols @ G.T is its transpose, (C*k*k, O), and reshaping it to "
              "(O, C, k, k) does not undo the transpose."),
-            (lambda got, exp, g: got.shape == x.shape and numpy.allclose(got, _overwritten_dx(x, w, g)),
+            (lambda got, exp, g: matches(got, _overwritten_dx(x, w, g)),
              "a pixel covered by several patches must collect the sum of their gradients: col2im adds (+=), "
              "where = keeps only the last patch's."),
         ]

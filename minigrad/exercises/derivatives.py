@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import numpy
 
-from .checking import call, check_shapes, compare, exercise, first_failure, show
-
-
-def _central(f, x, h=1e-6):
-    return (f(x + h) - f(x - h)) / (2 * h)
+from .checking import call, central_difference, check_shapes, compare, exercise, first_failure, show
 
 
 def _sigmoid(x):
@@ -22,7 +18,7 @@ def _check_derivative(what, answer, f, low, high, hints_at):
 
     def attempt(x):
         got = call(what, answer, x.copy())
-        compare(what, got, _central(f, x), inputs=f"x = {show(x)}", hints=hints_at(x), rtol=1e-5, atol=1e-8)
+        compare(what, got, central_difference(f, x), inputs=f"x = {show(x)}", hints=hints_at(x), rtol=1e-5, atol=1e-8)
 
     attempt(numpy.array([-1.0, 0.0, 0.5, 2.0]))  # a first, readable example
     first_failure(hnp.arrays(numpy.float64, st.integers(1, 6), elements=st.floats(low, high, width=64)), attempt)

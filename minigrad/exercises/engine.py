@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import sys
 
-from .checking import Wrong, attempted, call, check_backward, exercise, explained, first_failure, show
+from .checking import (Wrong, attempted, call, central_difference, check_backward, exercise, explained,
+                       first_failure, show)
 
 
 class _Node:
@@ -123,10 +124,6 @@ class _Scalar:
         self.data, self.grad = data, grad
 
 
-def _central(f, x, h=1e-6):
-    return (f(x + h) - f(x - h)) / (2 * h)
-
-
 def _check_mul(mul_backward, a_data, b_data, a_grad, b_grad, out_grad, same):
     """One call of ``mul_backward(a, b, out)``; ``same``: a and b are one value (x * x)."""
     a = _Scalar(a_data, a_grad)
@@ -135,7 +132,7 @@ def _check_mul(mul_backward, a_data, b_data, a_grad, b_grad, out_grad, same):
     call("mul_backward(a, b, out)", mul_backward, a, b, out)
     if same:
         where = f"x * x with x.data = {show(a_data)}, x.grad = {show(a_grad)} before, out.grad = {show(out_grad)}"
-        share = _central(lambda t: t * t, a_data) * out_grad
+        share = central_difference(lambda t: t * t, a_data) * out_grad
         expected = a_grad + share
         if not isinstance(a.grad, (int, float)) or not math.isclose(a.grad, expected, rel_tol=1e-6, abs_tol=1e-6):
             msg = f"x.grad is {show(a.grad)}, expected {show(expected)} for {where}."
@@ -148,8 +145,8 @@ def _check_mul(mul_backward, a_data, b_data, a_grad, b_grad, out_grad, same):
     where = (f"a.data = {show(a_data)}, b.data = {show(b_data)}, a.grad = {show(a_grad)} and "
              f"b.grad = {show(b_grad)} before, out.grad = {show(out_grad)}")
     for name, value, before, share, other in [
-            ("a", a, a_grad, _central(lambda t: t * b_data, a_data) * out_grad, b_data),
-            ("b", b, b_grad, _central(lambda t: a_data * t, b_data) * out_grad, a_data)]:
+            ("a", a, a_grad, central_difference(lambda t: t * b_data, a_data) * out_grad, b_data),
+            ("b", b, b_grad, central_difference(lambda t: a_data * t, b_data) * out_grad, a_data)]:
         got, expected = value.grad, before + share
         if not isinstance(got, (int, float)):
             raise Wrong(f"{name}.grad became a {type(got).__name__}, not a number, for {where}.")
@@ -241,11 +238,11 @@ def check_accumulation(accumulates, grad_a, grad_b):
     a, b = _LEAVES["a"], _LEAVES["b"]
     d = a * b + a
     for name, got, expected_value, hints in [
-        ("grad_a", grad_a, _central(lambda t: _evaluate(t, b), a), [
+        ("grad_a", grad_a, central_difference(lambda t: _evaluate(t, b), a), [
             (2 * d * b, "a also reaches d directly (d = c + a): dd/da = b + 1, not b."),
             (d * (b + 1), "e = d * d uses d twice: de/dd = 2d."),
             (-2 * d * (b + 1), "the sign is flipped.")]),
-        ("grad_b", grad_b, _central(lambda t: _evaluate(a, t), b), [
+        ("grad_b", grad_b, central_difference(lambda t: _evaluate(a, t), b), [
             (2 * d * a, "b also reaches f directly (f = e + b): add 1."),
             (d * a + 1, "e = d * d uses d twice: de/dd = 2d.")]),
     ]:

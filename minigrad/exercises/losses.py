@@ -6,11 +6,7 @@ import math
 
 import numpy
 
-from .checking import attempted, check_backward, compare, exercise, explained, first_failure, show
-
-
-def _close(got, expected):
-    return got.shape == expected.shape and numpy.allclose(got, expected, rtol=1e-4, atol=1e-6)
+from .checking import attempted, check_backward, compare, exercise, explained, first_failure, matches, show
 
 
 @exercise("Exercise 4.1, the backward of binary cross-entropy on logits")
@@ -31,11 +27,11 @@ def check_bce_backward(bce_function):
         target = tensor(y)
         s, n = 1 / (1 + numpy.exp(-z)), z.size
         hints = [
-            (lambda got, exp, g: n > 1 and _close(got, exp * n),
+            (lambda got, exp, g: n > 1 and matches(got, exp * n),
              f"this is n = {n} times too large: the loss is a mean over the n elements, so divide by n."),
-            (lambda got, exp, g: _close(got, s * (1 - s) * g / n),
+            (lambda got, exp, g: matches(got, s * (1 - s) * g / n),
              "s (1 - s) is the sigmoid's own derivative: the cross-entropy's derivative cancels it, leaving s - y."),
-            (lambda got, exp, g: _close(got, (z - y) * g / n),
+            (lambda got, exp, g: matches(got, (z - y) * g / n),
              "use the probability s = sigmoid(z), not the logit z: dL/dz = (s - y) / n."),
         ]
         explained(lambda: check_backward(name, lambda z: bce_function.apply(z, target),
@@ -76,17 +72,17 @@ def check_huber_backward(huber_function):
         x, y = problem
         d, n = x - y, x.size
         hints = [
-            (lambda got, exp, g: _close(got, d * g / n),
+            (lambda got, exp, g: matches(got, d * g / n),
              "that is the squared error's gradient everywhere: beyond |d| = delta the loss is linear, its slope "
              "delta * sign(d); clip d to [-delta, delta]."),
-            (lambda got, exp, g: _close(got, numpy.sign(d) * g / n),
+            (lambda got, exp, g: matches(got, numpy.sign(d) * g / n),
              "that is the absolute error's gradient everywhere: inside |d| < delta the loss is 0.5 d^2, its "
              "slope d."),
-            (lambda got, exp, g: _close(got, numpy.where(abs(d) < 1, d, 1.0) * g / n),
+            (lambda got, exp, g: matches(got, numpy.where(abs(d) < 1, d, 1.0) * g / n),
              "beyond |d| = delta the slope is delta * sign(d): -delta where d < -delta."),
-            (lambda got, exp, g: _close(got, 2 * exp),
+            (lambda got, exp, g: matches(got, 2 * exp),
              "twice too large: the derivative of 0.5 d^2 is d, the 0.5 cancels the 2."),
-            (lambda got, exp, g: n > 1 and _close(got, exp * n),
+            (lambda got, exp, g: n > 1 and matches(got, exp * n),
              f"n = {n} times too large: the loss is a mean over the n elements, so divide by n."),
         ]
         check_backward(name, huber_function.apply, reference, [x, y], hints=hints, names=["x", "y"])
@@ -115,32 +111,26 @@ def _mean_cross_entropy(z):
     return -log_p[numpy.arange(len(z)), _LABELS].mean()
 
 
-def _central_gradient(f, z, h=1e-6):
-    grad = numpy.zeros_like(z)
-    for idx in numpy.ndindex(z.shape):
-        plus, minus = z.copy(), z.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        grad[idx] = (f(plus) - f(minus)) / (2 * h)
-    return grad
-
-
 @exercise("Exercise 4.3, predict a cross-entropy gradient")
 def check_cross_entropy_gradient(grad):
     """Check the predicted gradient of the mean softmax cross-entropy with respect to the logits
     Z = [[0, 0], [log 3, 0]] with labels [0, 1] (a (2, 2) array or nested list), against
     central differences of the loss."""
     said = attempted("grad", grad)
-    expected = _central_gradient(_mean_cross_entropy, _LOGITS)
+    from ..factories import tensor
+    from ..gradcheck import numerical_gradients
+
+    logits = tensor(_LOGITS.copy(), requires_grad=True)
+    expected = numerical_gradients(lambda t: tensor(_mean_cross_entropy(t.data)), [logits], numpy.float64(1.0))[0]
     z = _LOGITS
     p = numpy.exp(z) / numpy.exp(z).sum(axis=1, keepdims=True)
     onehot = numpy.eye(2)[_LABELS]
     hints = [
-        (lambda got, exp: _close(got, p - onehot),
+        (lambda got, exp: matches(got, p - onehot),
          "that is P - Y per example: the mean over n = 2 examples divides it by 2."),
-        (lambda got, exp: _close(got, onehot - p) or _close(got, (onehot - p) / 2),
+        (lambda got, exp: matches(got, onehot - p) or matches(got, (onehot - p) / 2),
          "the sign is flipped: P - Y, not Y - P."),
-        (lambda got, exp: _close(got, p / 2) or _close(got, p), "subtract the one-hot label: P - Y, not P."),
+        (lambda got, exp: matches(got, p / 2) or matches(got, p), "subtract the one-hot label: P - Y, not P."),
     ]
     compare("grad", said, expected, inputs="Z = [[0, 0], [log 3, 0]] and labels [0, 1]", hints=hints,
             rtol=1e-4, atol=1e-6)
